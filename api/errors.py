@@ -1,0 +1,111 @@
+"""Domain errors and their one rendering: RFC 9457 problem details.
+
+Every expected failure is a ``LedgerError`` subclass that knows its HTTP status and its
+stable machine-readable ``code``. Routers and services raise them; one handler in
+``api.app`` renders them. Nothing else builds error responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://spanner-ledger.dev/problems/"
+
+
+class Problem(BaseModel):
+    """The body of every error response (RFC 9457)."""
+
+    type: str = Field(examples=[PROBLEM_TYPE_BASE + "insufficient_funds"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable error code.")
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Field-level details for validation errors."
+    )
+
+
+class LedgerError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+    def to_problem(self, instance: str | None = None) -> Problem:
+        return Problem(
+            type=PROBLEM_TYPE_BASE + self.code,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            instance=instance,
+        )
+
+
+class ValidationFailed(LedgerError):
+    status = 422
+    code = "validation_error"
+    title = "Request is not valid"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+    def to_problem(self, instance: str | None = None) -> Problem:
+        problem = super().to_problem(instance)
+        problem.errors = self.errors
+        return problem
+
+
+class NotFound(LedgerError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(LedgerError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    title = "Id already used for a different request"
+
+
+class BackendUnavailable(LedgerError):
+    status = 503
+    code = "backend_unavailable"
+    title = "Storage backend temporarily unavailable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
+class InternalError(LedgerError):
+    """An unexpected backend answer; the detail never carries internals."""
+
+
+def problem_responses(*errors: type[LedgerError]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` a route declares, so its OpenAPI shows every status."""
+    statuses = {e.status: e for e in errors}
+    statuses.setdefault(422, ValidationFailed)
+    statuses.setdefault(503, BackendUnavailable)
+    statuses.setdefault(500, InternalError)
+    return {
+        status: {
+            "model": Problem,
+            "description": error.title,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status, error in sorted(statuses.items())
+    }

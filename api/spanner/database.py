@@ -1,0 +1,234 @@
+"""One worker's access to one Spanner database (optionally as one database role).
+
+Owns the session pool (warmed at start, pinged in the background), the gate that
+bounds read-write transactions in flight, and the abort-retry loop with its back-off.
+Everything a request does in Spanner goes through ``write`` or ``read``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import spanner
+from google.cloud.spanner_v1.database import Database
+from google.cloud.spanner_v1.pool import AbstractSessionPool, PingingPool
+
+from api.config import Settings
+from api.context import current_scope
+from api.spanner.tx import DeadlinePassed, Priority, Tx
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def abort_backoff(attempt: int, *, base_ms: float, cap_ms: float) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): full jitter, capped."""
+    return random.uniform(0, min(cap_ms, base_ms * 2 ** (attempt - 1))) / 1000.0
+
+
+class LedgerDatabase:
+    def __init__(
+        self, settings: Settings, client: spanner.Client, *, role: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.role = role
+        self._client = client
+        self._lock = threading.Lock()
+        self._database: Database | None = None
+        self._pool: AbstractSessionPool | None = None
+        self._stop = threading.Event()
+        self._pinger: threading.Thread | None = None
+        limit = settings.effective_max_inflight_writes
+        self._write_gate = threading.BoundedSemaphore(limit) if limit else None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create and warm the session pool; tolerate a database that isn't there yet.
+
+        A failure here is logged and retried on first use so the worker still starts
+        and ``/readyz`` can say what is wrong.
+        """
+        try:
+            self._ensure_database()
+        except gexc.GoogleAPICallError as exc:
+            log.warning("Spanner database not ready at start-up: %s", exc.message)
+
+    def _ensure_database(self) -> Database:
+        if self._database is not None:
+            return self._database
+        with self._lock:
+            if self._database is None:
+                self._database = self._build_database()
+                self._start_pinger()
+            return self._database
+
+    def _build_database(self) -> Database:
+        instance = self._client.instance(self.settings.spanner_instance)
+        if self.settings.effective_session_mode == "multiplexed":
+            return instance.database(self.settings.spanner_database, database_role=self.role)
+        # PingingPool creates all its sessions now (BatchCreateSessions): warm from
+        # the first request. FixedSizePool is avoided: with multiplexed sessions off
+        # it raises a naive/aware datetime TypeError on second use (client bug).
+        pool = PingingPool(
+            size=self.settings.pool_size,
+            default_timeout=self.settings.pool_timeout_seconds,
+            ping_interval=self.settings.pool_ping_interval_seconds,
+            database_role=self.role,
+        )
+        database = instance.database(
+            self.settings.spanner_database, pool=pool, database_role=self.role
+        )
+        self._pool = pool
+        return database
+
+    def _start_pinger(self) -> None:
+        pool = self._pool
+        if not isinstance(pool, PingingPool):
+            return
+        interval = max(30.0, self.settings.pool_ping_interval_seconds / 4)
+
+        def ping_forever() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    pool.ping()
+                except Exception:  # a failed ping must never kill the thread
+                    log.warning("session pool ping failed", exc_info=True)
+
+        self._pinger = threading.Thread(
+            target=ping_forever, name=f"spanner-pinger-{self.role or 'default'}", daemon=True
+        )
+        self._pinger.start()
+
+    def close(self) -> None:
+        # Deliberately not Database.close(): the sync close can block for minutes and
+        # Cloud Run allows 10 s after SIGTERM. Sessions expire server-side.
+        self._stop.set()
+
+    @property
+    def database(self) -> Database:
+        return self._ensure_database()
+
+    # --- work -------------------------------------------------------------------
+
+    def write(self, func: Callable[[Tx], T], *, tag: str) -> T:
+        """Run ``func`` in a read-write transaction, retrying aborts until the deadline.
+
+        ``func`` may run several times: it must only read, check and buffer.
+        """
+        deadline = _deadline(self.settings)
+        database = self._ensure_database()
+        with self._gate(deadline):
+            attempt = 0
+            while True:
+                attempt += 1
+                started = time.perf_counter()
+                try:
+                    return database.run_in_transaction(  # type: ignore[no-any-return]
+                        lambda raw: func(Tx(raw, tag, deadline)),
+                        transaction_tag=tag,
+                        # 0: the client's own retry (2**n seconds) never runs; ours does.
+                        timeout_secs=0,
+                    )
+                except gexc.Aborted:
+                    delay = abort_backoff(
+                        attempt,
+                        base_ms=self.settings.abort_retry_base_ms,
+                        cap_ms=self.settings.abort_retry_cap_ms,
+                    )
+                    _record(started, aborted=True)
+                    if time.monotonic() + delay >= deadline:
+                        raise
+                    time.sleep(delay)
+                    continue
+                finally:
+                    _record(started)
+
+    def read(
+        self,
+        func: Callable[[Tx], T],
+        *,
+        tag: str,
+        priority: Priority = Priority.PRIORITY_UNSPECIFIED,
+    ) -> T:
+        """Run ``func`` against one strong, single-use snapshot."""
+        deadline = _deadline(self.settings)
+        started = time.perf_counter()
+        try:
+            with self._ensure_database().snapshot() as snapshot:
+                return func(Tx(snapshot, tag, deadline, priority))
+        finally:
+            _record(started)
+
+    def read_consistent(
+        self,
+        func: Callable[[Tx], T],
+        *,
+        tag: str,
+        priority: Priority = Priority.PRIORITY_UNSPECIFIED,
+    ) -> tuple[T, datetime]:
+        """Several reads from ONE strong snapshot, and that snapshot's timestamp."""
+        deadline = _deadline(self.settings)
+        started = time.perf_counter()
+        try:
+            with self._ensure_database().snapshot(multi_use=True) as snapshot:
+                result = func(Tx(snapshot, tag, deadline, priority))
+                # The client exposes the chosen timestamp only on this attribute; it
+                # is set by the first read of a multi-use snapshot.
+                read_timestamp: datetime | None = snapshot._transaction_read_timestamp
+                if read_timestamp is None:
+                    raise RuntimeError("snapshot read timestamp missing")
+                return result, read_timestamp
+        finally:
+            _record(started)
+
+    def ping(self) -> None:
+        """One cheap strong query: Spanner reachable with this role's rights."""
+        self.read(lambda tx: list(tx.raw.execute_sql("SELECT 1", **tx.options())), tag="ping")
+
+    @contextmanager
+    def _gate(self, deadline: float) -> Iterator[None]:
+        gate = self._write_gate
+        if gate is None:
+            yield
+            return
+        if not gate.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise DeadlinePassed("waiting for a write slot")
+        try:
+            yield
+        finally:
+            gate.release()
+
+
+def _deadline(settings: Settings) -> float:
+    scope = current_scope()
+    if scope is not None:
+        return scope.deadline
+    return time.monotonic() + settings.request_timeout_seconds
+
+
+def _record(started: float, *, aborted: bool = False) -> None:
+    scope = current_scope()
+    if scope is None:
+        return
+    if aborted:
+        scope.aborts += 1
+        return
+    scope.spanner_seconds += time.perf_counter() - started
+    scope.spanner_calls += 1
+
+
+def build_client(settings: Settings, **kwargs: Any) -> spanner.Client:
+    from api.spanner.env import configure_client_environment
+
+    configure_client_environment(settings)
+    return spanner.Client(project=settings.project, **kwargs)
