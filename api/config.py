@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DDL_DIR = Path(__file__).resolve().parent.parent / "spanner_ddl"
 
 SessionMode = Literal["pooled", "multiplexed"]
 AuthMode = Literal["none", "google", "oidc"]
@@ -20,7 +23,12 @@ Scope = Literal["ledger.read", "ledger.write"]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LEDGER_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="LEDGER_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # Tests and tools pass values by field name, whatever the env alias.
+        validate_by_name=True,
     )
 
     # --- where the data lives -------------------------------------------------
@@ -30,6 +38,8 @@ class Settings(BaseSettings):
     )
     spanner_instance: str = "ledger"
     spanner_database: str = "ledger"
+    # The migrations this build ships; /readyz requires the database to be at the last.
+    ddl_dir: Path = DEFAULT_DDL_DIR
     emulator_host: str | None = Field(
         default=None,
         validation_alias=AliasChoices("SPANNER_EMULATOR_HOST", "LEDGER_EMULATOR_HOST"),
@@ -70,9 +80,7 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
-    auth_principal_scopes: Annotated[dict[str, list[Scope]], NoDecode] = Field(
-        default_factory=dict
-    )
+    auth_principal_scopes: Annotated[dict[str, list[Scope]], NoDecode] = Field(default_factory=dict)
 
     # --- Spanner fine-grained access control --------------------------------
     use_database_roles: bool = False

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi.testclient import TestClient
 from google.cloud import spanner
 
+from api.app import create_app
 from api.config import Settings
 from api.spanner.admin import drop_database, ensure_instance_and_database
 from api.spanner.database import build_client
-from api.spanner.emulator import Emulator
+from api.spanner.emulator import Emulator, free_port
+from api.spanner.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL_DIR = ROOT / "spanner_ddl"
@@ -41,8 +48,20 @@ def make_settings(emulator_host: str, database: str, **overrides: object) -> Set
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+class ExternalEmulator:
+    """An emulator somebody else runs (LEDGER_TEST_EMULATOR_HOST, e.g. in Cloud Build)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def emulator() -> Iterator[Emulator | ExternalEmulator]:
+    external = os.environ.get("LEDGER_TEST_EMULATOR_HOST")
+    if external:
+        os.environ["SPANNER_EMULATOR_HOST"] = external
+        yield ExternalEmulator(external)
+        return
     with Emulator() as running:
         previous = os.environ.get("SPANNER_EMULATOR_HOST")
         os.environ["SPANNER_EMULATOR_HOST"] = running.address
@@ -54,19 +73,19 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
-def spanner_client(emulator: Emulator) -> spanner.Client:
+def spanner_client(emulator: Emulator | ExternalEmulator) -> spanner.Client:
     return build_client(make_settings(emulator.address, "unused"))
 
 
 @pytest.fixture(scope="session")
 def empty_database_factory(
-    emulator: Emulator, spanner_client: spanner.Client
+    emulator: Emulator | ExternalEmulator, spanner_client: spanner.Client
 ) -> Iterator[Callable[[], str]]:
     """Creates a new empty database on the private emulator; returns its id."""
     created: list[str] = []
 
     def create() -> str:
-        database_id = f"db-{os.getpid()}-{next(_db_counter)}"
+        database_id = f"db{os.getpid()}-{next(_db_counter)}"
         ensure_instance_and_database(spanner_client, TEST_INSTANCE, database_id)
         created.append(database_id)
         return database_id
@@ -74,3 +93,100 @@ def empty_database_factory(
     yield create
     for database_id in created:
         drop_database(spanner_client, TEST_INSTANCE, database_id)
+
+
+@pytest.fixture(scope="session")
+def ledger_database_factory(
+    empty_database_factory: Callable[[], str], spanner_client: spanner.Client
+) -> Callable[[], str]:
+    """Creates a new database with every migration in spanner_ddl/ applied."""
+
+    def create() -> str:
+        database_id = empty_database_factory()
+        database = spanner_client.instance(TEST_INSTANCE).database(
+            database_id, pool=spanner.BurstyPool(target_size=1)
+        )
+        apply_migrations(database, DDL_DIR, emulator=True, out=lambda _line: None)
+        return database_id
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def ledger_settings(
+    emulator: Emulator | ExternalEmulator, ledger_database_factory: Callable[[], str]
+) -> Settings:
+    """Settings for the run's shared ledger database (tests use unique ids in it)."""
+    return make_settings(emulator.address, ledger_database_factory())
+
+
+@pytest.fixture(scope="session")
+def client(ledger_settings: Settings) -> Iterator[TestClient]:
+    """The real app over the shared database; one per run (its pool stays warm)."""
+    with TestClient(create_app(ledger_settings, configure_logs=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def fresh_client(
+    emulator: Emulator | ExternalEmulator, ledger_database_factory: Callable[[], str]
+) -> Iterator[TestClient]:
+    """The real app over a database of its own, for tests that see every row."""
+    settings = make_settings(emulator.address, ledger_database_factory())
+    with TestClient(create_app(settings, configure_logs=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Makes ids no other test uses: unique("acct") -> "acct-3f2a..."."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+class LiveServer:
+    """The real app served by uvicorn in a thread, reached over real HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings, configure_logs=False),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@pytest.fixture
+def live_server_factory(
+    emulator: Emulator | ExternalEmulator, ledger_database_factory: Callable[[], str]
+) -> Iterator[Callable[..., LiveServer]]:
+    """Starts the app on a free port over a fresh database; settings overridable."""
+    servers: list[LiveServer] = []
+
+    def start(**overrides: object) -> LiveServer:
+        settings = make_settings(emulator.address, ledger_database_factory(), **overrides)
+        server = LiveServer(settings).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()

@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import spanner
@@ -23,16 +24,26 @@ from google.cloud.spanner_v1.pool import AbstractSessionPool, PingingPool
 
 from api.config import Settings
 from api.context import current_scope
-from api.spanner.tx import DeadlinePassed, Priority, Tx
+from api.spanner.env import configure_client_environment
+from api.spanner.tx import PRIORITY_DEFAULT, DeadlinePassed, Tx
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Committed(Generic[T]):
+    """What a read-write transaction returned, and when it committed."""
+
+    value: T
+    commit_timestamp: datetime
+
+
 def abort_backoff(attempt: int, *, base_ms: float, cap_ms: float) -> float:
     """Seconds to wait before retry ``attempt`` (1-based): full jitter, capped."""
-    return random.uniform(0, min(cap_ms, base_ms * 2 ** (attempt - 1))) / 1000.0
+    ceiling = min(cap_ms, base_ms * 2 ** (attempt - 1))
+    return random.uniform(0, ceiling) / 1000.0  # noqa: S311 - jitter, not security
 
 
 class LedgerDatabase:
@@ -75,7 +86,10 @@ class LedgerDatabase:
     def _build_database(self) -> Database:
         instance = self._client.instance(self.settings.spanner_instance)
         if self.settings.effective_session_mode == "multiplexed":
-            return instance.database(self.settings.spanner_database, database_role=self.role)
+            database: Database = instance.database(
+                self.settings.spanner_database, database_role=self.role
+            )
+            return database
         # PingingPool creates all its sessions now (BatchCreateSessions): warm from
         # the first request. FixedSizePool is avoided: with multiplexed sessions off
         # it raises a naive/aware datetime TypeError on second use (client bug).
@@ -85,11 +99,11 @@ class LedgerDatabase:
             ping_interval=self.settings.pool_ping_interval_seconds,
             database_role=self.role,
         )
-        database = instance.database(
+        pooled: Database = instance.database(
             self.settings.spanner_database, pool=pool, database_role=self.role
         )
         self._pool = pool
-        return database
+        return pooled
 
     def _start_pinger(self) -> None:
         pool = self._pool
@@ -120,25 +134,32 @@ class LedgerDatabase:
 
     # --- work -------------------------------------------------------------------
 
-    def write(self, func: Callable[[Tx], T], *, tag: str) -> T:
+    def write(self, func: Callable[[Tx], T], *, tag: str) -> Committed[T]:
         """Run ``func`` in a read-write transaction, retrying aborts until the deadline.
 
         ``func`` may run several times: it must only read, check and buffer.
         """
         deadline = _deadline(self.settings)
         database = self._ensure_database()
+        attempts: list[Any] = []  # each run's transaction; the last one committed
+
+        def run(raw: Any) -> T:
+            attempts.append(raw)
+            return func(Tx(raw, tag, deadline))
+
         with self._gate(deadline):
             attempt = 0
             while True:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    return database.run_in_transaction(  # type: ignore[no-any-return]
-                        lambda raw: func(Tx(raw, tag, deadline)),
+                    value = database.run_in_transaction(
+                        run,
                         transaction_tag=tag,
                         # 0: the client's own retry (2**n seconds) never runs; ours does.
                         timeout_secs=0,
                     )
+                    return Committed(value, attempts[-1].committed)
                 except gexc.Aborted:
                     delay = abort_backoff(
                         attempt,
@@ -158,7 +179,7 @@ class LedgerDatabase:
         func: Callable[[Tx], T],
         *,
         tag: str,
-        priority: Priority = Priority.PRIORITY_UNSPECIFIED,
+        priority: int = PRIORITY_DEFAULT,
     ) -> T:
         """Run ``func`` against one strong, single-use snapshot."""
         deadline = _deadline(self.settings)
@@ -174,7 +195,7 @@ class LedgerDatabase:
         func: Callable[[Tx], T],
         *,
         tag: str,
-        priority: Priority = Priority.PRIORITY_UNSPECIFIED,
+        priority: int = PRIORITY_DEFAULT,
     ) -> tuple[T, datetime]:
         """Several reads from ONE strong snapshot, and that snapshot's timestamp."""
         deadline = _deadline(self.settings)
@@ -228,7 +249,5 @@ def _record(started: float, *, aborted: bool = False) -> None:
 
 
 def build_client(settings: Settings, **kwargs: Any) -> spanner.Client:
-    from api.spanner.env import configure_client_environment
-
     configure_client_environment(settings)
     return spanner.Client(project=settings.project, **kwargs)

@@ -115,7 +115,10 @@ class Emulator:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self._command = emulator_command(host)
-        self._log = tempfile.NamedTemporaryFile(prefix="spanner-emulator-", suffix=".log")
+        # Lives as long as the emulator; closed (and deleted) in __exit__.
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="spanner-emulator-", suffix=".log"
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -140,8 +143,9 @@ class Emulator:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"emulator exited early:\n{self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                (self.host, self._command.grpc_port), timeout=0.5
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self._command.grpc_port), timeout=0.5),
             ):
                 return self
             time.sleep(0.1)

@@ -30,7 +30,9 @@ TRANSIENT = (
 )
 
 
-def map_backend_error(exc: BaseException, *, retry_after_seconds: int) -> LedgerError:
+def map_backend_error(  # noqa: PLR0911 - one branch per family of failures
+    exc: BaseException, *, retry_after_seconds: int
+) -> LedgerError:
     """Translate an exception raised by the Spanner client into a LedgerError.
 
     Details of backend failures are logged here and never sent to the caller.
@@ -39,8 +41,7 @@ def map_backend_error(exc: BaseException, *, retry_after_seconds: int) -> Ledger
         return exc
     if isinstance(exc, DeadlinePassed):
         return BackendUnavailable(
-            "The request's time budget ran out before storage answered; "
-            "retry it with the same id.",
+            "The request's time budget ran out before storage answered; retry it with the same id.",
             retry_after_seconds=retry_after_seconds,
         )
     if isinstance(exc, TRANSIENT):

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.cloud.spanner_v1 import RequestOptions
-from google.cloud.spanner_v1.snapshot import Snapshot
 from google.cloud.spanner_v1.transaction import Transaction
 
+# proto-plus enums are ints to mypy; name the ones we use.
 Priority = RequestOptions.Priority
+PRIORITY_DEFAULT: int = Priority.PRIORITY_UNSPECIFIED
+PRIORITY_LOW: int = Priority.PRIORITY_LOW
 
 
 class DeadlinePassed(Exception):
@@ -20,10 +22,11 @@ class DeadlinePassed(Exception):
 
 @dataclass(frozen=True)
 class Tx:
-    raw: Transaction | Snapshot
+    # A Transaction or a Snapshot. Typed Any: the client's methods are unannotated.
+    raw: Any
     tag: str
     deadline: float  # time.monotonic()
-    priority: Priority = Priority.PRIORITY_UNSPECIFIED
+    priority: int = PRIORITY_DEFAULT
 
     @property
     def is_write(self) -> bool:
@@ -35,8 +38,6 @@ class Tx:
         if remaining <= 0:
             raise DeadlinePassed(self.tag)
         return {
-            "request_options": RequestOptions(
-                request_tag=self.tag, priority=self.priority
-            ),
+            "request_options": RequestOptions(request_tag=self.tag, priority=self.priority),
             "timeout": remaining,
         }

@@ -1,0 +1,1 @@
+"""Accounts: opening them, reading them and their history of entries."""

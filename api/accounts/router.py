@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.accounts import service
+from api.accounts.errors import AccountNotFound
+from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
+from api.deps import DatabasesDep, SettingsDep
+from api.errors import IdempotencyConflict, problem_responses
+from api.ids import ID_PATTERN
+from api.limits import check_page_size
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+AccountIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
+PageToken = Annotated[str | None, Query(max_length=512)]
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    summary="Open an account",
+    responses={
+        200: {"model": Account, "description": "Replay: the account this id already names."},
+        **problem_responses(IdempotencyConflict),
+    },
+)
+def open_account(
+    body: AccountCreate, response: Response, databases: DatabasesDep, settings: SettingsDep
+) -> Account:
+    account, created = service.open_account(databases=databases, settings=settings, request=body)
+    response.status_code = 201 if created else 200
+    return account
+
+
+@router.get(
+    "/accounts/{account_id}",
+    summary="One account with its balances",
+    responses=problem_responses(AccountNotFound),
+)
+def get_account(account_id: AccountIdPath, databases: DatabasesDep) -> Account:
+    return service.get_account(databases=databases, account_id=account_id)
+
+
+@router.get(
+    "/accounts",
+    summary="List accounts (keyset pagination; stable, unspecified order)",
+    responses=problem_responses(),
+)
+def list_accounts(
+    databases: DatabasesDep,
+    settings: SettingsDep,
+    page_size: int | None = None,
+    page_token: PageToken = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
+) -> AccountPage:
+    size = check_page_size(
+        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+    )
+    return service.list_accounts(
+        databases=databases, page_size=size, page_token=page_token, currency=currency
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/entries",
+    summary="The account's entries, newest first",
+    responses=problem_responses(AccountNotFound),
+)
+def list_entries(
+    account_id: AccountIdPath,
+    databases: DatabasesDep,
+    settings: SettingsDep,
+    page_size: int | None = None,
+    page_token: PageToken = None,
+) -> EntryPage:
+    size = check_page_size(
+        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+    )
+    return service.list_entries(
+        databases=databases, account_id=account_id, page_size=size, page_token=page_token
+    )

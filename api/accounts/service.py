@@ -1,0 +1,120 @@
+"""Accounts: each function owns its one Spanner transaction or snapshot."""
+
+from __future__ import annotations
+
+from api.accounts import repository
+from api.accounts.errors import AccountNotFound
+from api.accounts.model import AccountRecord, EntryRecord
+from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
+from api.config import Settings
+from api.errors import IdempotencyConflict
+from api.ids import new_id, request_fingerprint
+from api.limits import check_metadata
+from api.pagination import decode_token, encode_token
+from api.spanner.handles import DatabaseHandles
+from api.spanner.tx import PRIORITY_LOW, Tx
+
+
+def open_account(
+    *, databases: DatabaseHandles, settings: Settings, request: AccountCreate
+) -> tuple[Account, bool]:
+    """Open an account. Returns it and whether this call created it (False: replay)."""
+    check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
+    account_id = request.id or new_id()
+    request_hash = request_fingerprint(request.fingerprint_payload())
+
+    def work(tx: Tx) -> tuple[AccountRecord, bool]:
+        existing = repository.read_account(tx, account_id)
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise IdempotencyConflict(
+                    f"Account id {account_id!r} is already used by a different account."
+                )
+            return existing, False
+        account = AccountRecord(
+            id=account_id,
+            currency=request.currency,
+            debits_must_not_exceed_credits=request.flags.debits_must_not_exceed_credits,
+            credits_must_not_exceed_debits=request.flags.credits_must_not_exceed_debits,
+            metadata=request.metadata,
+            debits_posted=0,
+            credits_posted=0,
+            debits_pending=0,
+            credits_pending=0,
+            version=0,
+            request_hash=request_hash,
+            created_at=None,
+            updated_at=None,
+        )
+        repository.insert_account(tx, account)
+        return account, True
+
+    committed = databases.writer.write(work, tag="accounts.create")
+    account, created = committed.value
+    return account.to_schema(commit_timestamp=committed.commit_timestamp), created
+
+
+def get_account(*, databases: DatabaseHandles, account_id: str) -> Account:
+    account = databases.reader.read(
+        lambda tx: repository.read_account(tx, account_id), tag="accounts.get"
+    )
+    if account is None:
+        raise AccountNotFound(f"Account {account_id!r} does not exist.")
+    return account.to_schema()
+
+
+def list_accounts(
+    *,
+    databases: DatabaseHandles,
+    page_size: int,
+    page_token: str | None,
+    currency: str | None,
+) -> AccountPage:
+    after = None
+    if page_token:
+        key_hash, account_id = decode_token(page_token, types=(int, str))
+        after = (key_hash, account_id)
+    # One extra row tells whether another page exists without a second query.
+    rows = databases.reader.read(
+        lambda tx: repository.list_accounts(
+            tx, limit=page_size + 1, after=after, currency=currency
+        ),
+        tag="accounts.list",
+        priority=PRIORITY_LOW,
+    )
+    page, more = rows[:page_size], len(rows) > page_size
+    next_token = encode_token(*_position(page[-1])) if more else None
+    return AccountPage(items=[a.to_schema() for _, a in page], next_page_token=next_token)
+
+
+def _position(row: tuple[int, AccountRecord]) -> tuple[int, str]:
+    return row[0], row[1].id
+
+
+def list_entries(
+    *,
+    databases: DatabaseHandles,
+    account_id: str,
+    page_size: int,
+    page_token: str | None,
+) -> EntryPage:
+    before = decode_token(page_token, types=(int,))[0] if page_token else None
+
+    def work(tx: Tx) -> tuple[AccountRecord | None, list[EntryRecord]]:
+        account = repository.read_account(tx, account_id)
+        if account is None:
+            return None, []
+        return account, repository.list_entries(
+            tx, account_id, limit=page_size + 1, before_sequence=before
+        )
+
+    (account, entries), _ = databases.reader.read_consistent(
+        work, tag="accounts.entries", priority=PRIORITY_LOW
+    )
+    if account is None:
+        raise AccountNotFound(f"Account {account_id!r} does not exist.")
+    page, more = entries[:page_size], len(entries) > page_size
+    return EntryPage(
+        items=[e.to_schema() for e in page],
+        next_page_token=encode_token(page[-1].sequence) if more else None,
+    )

@@ -1,0 +1,175 @@
+"""create_app(settings): lifespan, routers, middleware, error handlers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from google.api_core.exceptions import GoogleAPICallError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import __version__
+from api.accounts.router import router as accounts_router
+from api.balances.router import router as balances_router
+from api.config import Settings, get_settings
+from api.errors import (
+    PROBLEM_CONTENT_TYPE,
+    PROBLEM_TYPE_BASE,
+    InternalError,
+    LedgerError,
+    Problem,
+    ValidationFailed,
+)
+from api.health.router import router as health_router
+from api.observability import RequestLogMiddleware, configure_logging
+from api.spanner.errors import map_backend_error
+from api.spanner.handles import DatabaseHandles
+from api.spanner.tx import DeadlinePassed
+from api.transfers.router import router as transfers_router
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """What a worker process builds once: the Spanner client and its handles.
+
+    Started by the lifespan, or on first use by adapters that run no lifespan
+    (Lambda via Mangum, Cloud Run functions). Never at import time.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._databases: DatabaseHandles | None = None
+        self.starts = 0  # observable: adapters must start the runtime exactly once
+
+    def start(self) -> None:
+        if self._databases is not None:
+            return
+        with self._lock:
+            if self._databases is None:
+                self.starts += 1
+                self._databases = DatabaseHandles.open(self.settings)
+
+    @property
+    def databases(self) -> DatabaseHandles:
+        self.start()
+        assert self._databases is not None  # noqa: S101 - start() set it
+        return self._databases
+
+    def stop(self) -> None:
+        if self._databases is not None:
+            self._databases.close()
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.project)
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        yield
+        runtime.stop()
+
+    app = FastAPI(
+        title="spanner-ledger",
+        version=__version__,
+        summary="A double-entry ledger on Cloud Spanner.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
+    _install_error_handlers(app, settings)
+    for router in (health_router, accounts_router, transfers_router, balances_router):
+        app.include_router(router)
+    _declare_problem_schema(app)
+    return app
+
+
+def problem_response(error: LedgerError, request: Request) -> JSONResponse:
+    problem = error.to_problem(instance=request.url.path)
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=error.status,
+        headers=error.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    retry_after = settings.retry_after_seconds
+
+    async def ledger_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LedgerError)  # noqa: S101 - registered for it
+        return problem_response(exc, request)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it
+        # Field errors without the offending input: it may be large or sensitive.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"])
+        error = ValidationFailed(f"{where}: {message}" if where else message)
+        error.errors = errors
+        return problem_response(error, request)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        problem = Problem(
+            type=PROBLEM_TYPE_BASE + code,
+            title=str(exc.detail),
+            status=exc.status_code,
+            detail=str(exc.detail),
+            code=code,
+            instance=request.url.path,
+        )
+        return JSONResponse(
+            problem.model_dump(exclude_none=True),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+            media_type=PROBLEM_CONTENT_TYPE,
+        )
+
+    async def backend_error(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(map_backend_error(exc, retry_after_seconds=retry_after), request)
+
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return problem_response(InternalError("The request failed unexpectedly."), request)
+
+    app.add_exception_handler(LedgerError, ledger_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(GoogleAPICallError, backend_error)
+    app.add_exception_handler(DeadlinePassed, backend_error)
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+def _declare_problem_schema(app: FastAPI) -> None:
+    """Make ``#/components/schemas/Problem`` (used by every route's errors) exist."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.setdefault("Problem", Problem.model_json_schema())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Balances: many accounts read from one consistent snapshot."""

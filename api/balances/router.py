@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.accounts.errors import AccountNotFound
+from api.balances import service
+from api.balances.schemas import BalanceSnapshot
+from api.deps import DatabasesDep, SettingsDep
+from api.errors import problem_responses
+
+router = APIRouter(prefix="/v1", tags=["balances"])
+
+
+@router.get(
+    "/balances",
+    summary="Balances of many accounts from ONE consistent snapshot",
+    responses=problem_responses(AccountNotFound),
+)
+def read_balances(
+    account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
+    databases: DatabasesDep,
+    settings: SettingsDep,
+) -> BalanceSnapshot:
+    ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
+    return service.read_balances(databases=databases, account_ids=ids)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import re
+
+from api.accounts import repository as accounts_repository
+from api.accounts.errors import AccountNotFound
+from api.balances.schemas import Balance, BalanceSnapshot
+from api.errors import ValidationFailed
+from api.ids import ID_PATTERN
+from api.spanner.handles import DatabaseHandles
+
+
+def parse_account_ids(raw: str, *, maximum: int) -> list[str]:
+    ids = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not ids:
+        raise ValidationFailed("account_ids must name at least one account.")
+    if len(ids) > maximum:
+        raise ValidationFailed(f"account_ids may name at most {maximum} accounts.")
+    bad = [i for i in ids if not re.fullmatch(ID_PATTERN, i)]
+    if bad:
+        raise ValidationFailed(f"Not a valid account id: {bad[0][:80]!r}.")
+    return ids
+
+
+def read_balances(*, databases: DatabaseHandles, account_ids: list[str]) -> BalanceSnapshot:
+    accounts, read_timestamp = databases.reader.read_consistent(
+        lambda tx: accounts_repository.read_accounts(tx, account_ids), tag="balances.read"
+    )
+    missing = [i for i in account_ids if i not in accounts]
+    if missing:
+        raise AccountNotFound(f"Accounts do not exist: {', '.join(missing[:10])}.")
+    return BalanceSnapshot(
+        read_timestamp=read_timestamp,
+        balances=[
+            Balance(
+                account_id=a.id,
+                currency=a.currency,
+                balance=a.balance,
+                debits_posted=a.debits_posted,
+                credits_posted=a.credits_posted,
+                debits_pending=a.debits_pending,
+                credits_pending=a.credits_pending,
+                version=a.version,
+            )
+            for a in (accounts[i] for i in account_ids)
+        ],
+    )

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import DatabasesDep, SettingsDep
+from api.errors import problem_responses
+from api.health import service
+
+router = APIRouter(tags=["health"])
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    schema_version: int
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: Spanner reachable and schema at the latest migration",
+    responses=problem_responses(service.SchemaNotCurrent),
+)
+def readyz(databases: DatabasesDep, settings: SettingsDep) -> Readiness:
+    version = service.check_ready(databases=databases, settings=settings)
+    return Readiness(schema_version=version)

@@ -1,0 +1,1 @@
+"""Transfers: moving money between two accounts, exactly once per client-chosen id."""

@@ -1,0 +1,58 @@
+"""The only place that reads or writes Transfers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from google.cloud import spanner
+from google.cloud.spanner_v1 import JsonObject
+
+from api.ids import key_hash
+from api.spanner.tx import Tx
+from api.transfers.model import TransferRecord
+
+TRANSFER_COLUMNS = (
+    "TransferId", "DebitAccountId", "CreditAccountId", "Amount", "Currency", "Status",
+    "Metadata", "RequestHash", "CreatedAt",
+)  # fmt: skip
+
+
+def _transfer(row: list[Any]) -> TransferRecord:
+    metadata = row[6]
+    return TransferRecord(
+        id=row[0],
+        debit_account_id=row[1],
+        credit_account_id=row[2],
+        amount=row[3],
+        currency=row[4],
+        status=row[5],
+        metadata=None if metadata is None or metadata._is_null else dict(metadata),
+        request_hash=row[7],
+        created_at=row[8],
+    )
+
+
+def read_transfers(tx: Tx, transfer_ids: Iterable[str]) -> dict[str, TransferRecord]:
+    keys = [[key_hash(i), i] for i in dict.fromkeys(transfer_ids)]
+    if not keys:
+        return {}
+    rows = tx.raw.read("Transfers", TRANSFER_COLUMNS, spanner.KeySet(keys=keys), **tx.options())
+    return {record.id: record for record in map(_transfer, rows)}
+
+
+def read_transfer(tx: Tx, transfer_id: str) -> TransferRecord | None:
+    return read_transfers(tx, [transfer_id]).get(transfer_id)
+
+
+def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
+    rows = [
+        (
+            key_hash(t.id), t.id, t.debit_account_id, t.credit_account_id, t.amount,
+            t.currency, t.status, None if t.metadata is None else JsonObject(t.metadata),
+            t.request_hash, spanner.COMMIT_TIMESTAMP,
+        )
+        for t in transfers
+    ]  # fmt: skip
+    if rows:
+        tx.raw.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS), rows)

@@ -1,0 +1,112 @@
+"""Failures reach callers as precise problem responses, never stack traces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from google.api_core import exceptions as gexc
+from google.cloud.spanner_v1.transaction import Transaction
+from pytest_mock import MockerFixture
+
+from api.app import create_app
+from api.config import Settings
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def short_budget_client(ledger_settings: Settings) -> Iterator[TestClient]:
+    settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.5})
+    with TestClient(create_app(settings, configure_logs=False)) as test_client:
+        yield test_client
+
+
+def open_pair(client: TestClient, unique: Callable[[str], str]) -> tuple[str, str]:
+    ids = unique("acct"), unique("acct")
+    for account_id in ids:
+        client.post("/v1/accounts", json={"id": account_id, "currency": "USD"})
+    return ids
+
+
+def always(mocker: MockerFixture, error: Exception) -> None:
+    def commit(self: Transaction, *args: Any, **kwargs: Any) -> Any:
+        self.rollback()
+        raise error
+
+    mocker.patch.object(Transaction, "commit", autospec=True, side_effect=commit)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        gexc.ServiceUnavailable("injected"),
+        gexc.DeadlineExceeded("injected"),
+        gexc.Aborted("injected"),
+        gexc.ResourceExhausted("injected"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_transient_backend_failure_is_503_with_retry_after_and_writes_nothing(
+    short_budget_client: TestClient,
+    mocker: MockerFixture,
+    unique: Callable[[str], str],
+    error: Exception,
+) -> None:
+    a, b = open_pair(short_budget_client, unique)
+    always(mocker, error)
+    response = short_budget_client.post(
+        "/v1/transfers",
+        json={"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 5},
+    )
+    mocker.stopall()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "backend_unavailable"
+    assert short_budget_client.get(f"/v1/accounts/{b}").json()["version"] == 0
+
+
+def test_unexpected_failure_is_500_problem_without_internals(
+    client: TestClient, mocker: MockerFixture
+) -> None:
+    mocker.patch(
+        "api.accounts.repository.read_account", side_effect=RuntimeError("secret internals")
+    )
+    safe_client = TestClient(client.app, raise_server_exceptions=False)
+    response = safe_client.get("/v1/accounts/whatever")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_unknown_route_is_404_problem(client: TestClient) -> None:
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "not_found"
+
+
+def test_wrong_method_is_405_problem(client: TestClient) -> None:
+    response = client.delete("/v1/accounts/x")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_validation_problem_lists_fields_without_echoing_input(client: TestClient) -> None:
+    response = client.post("/v1/accounts", json={"currency": "usd", "secret_field": "hunter2"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert {tuple(e["loc"]) for e in problem["errors"]} >= {("body", "currency")}
+    assert "hunter2" not in response.text
+
+
+def test_openapi_declares_every_problem_status(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    post_transfer = spec["paths"]["/v1/transfers"]["post"]["responses"]
+    assert {"200", "201", "404", "409", "422", "500", "503"} <= post_transfer.keys()
+    assert "Problem" in spec["components"]["schemas"]
+    problem_schema = post_transfer["409"]["content"][PROBLEM]["schema"]
+    assert problem_schema == {"$ref": "#/components/schemas/Problem"}

@@ -1,0 +1,123 @@
+"""The transaction runner: abort retries, deadlines, the write gate (fault injection)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.cloud.spanner_v1.transaction import Transaction
+from pytest_mock import MockerFixture
+
+from api.config import Settings
+from api.spanner.database import LedgerDatabase, abort_backoff, build_client
+from api.spanner.tx import DeadlinePassed
+
+
+@pytest.fixture
+def ledger(ledger_settings: Settings) -> LedgerDatabase:
+    database = LedgerDatabase(ledger_settings, build_client(ledger_settings))
+    database.open()
+    return database
+
+
+def count_rows(ledger: LedgerDatabase, table: str, where: str = "TRUE") -> int:
+    rows = ledger.read(
+        lambda tx: list(tx.raw.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {where}")),
+        tag="test",
+    )
+    return int(rows[0][0])
+
+
+def insert_marker(marker: str) -> Callable[[Any], str]:
+    def work(tx: Any) -> str:
+        tx.raw.insert(
+            "Transfers",
+            ("KeyHash", "TransferId", "DebitAccountId", "CreditAccountId", "Amount",
+             "Currency", "Status", "RequestHash", "CreatedAt"),
+            [(1, marker, "a", "b", 1, "USD", "posted", "h", "spanner.commit_timestamp()")],
+        )  # fmt: skip
+        return marker
+
+    return work
+
+
+def fail_commits(mocker: MockerFixture, errors: list[Exception]) -> Any:
+    """Make the next len(errors) commits raise those errors, then commit for real."""
+    real_commit = Transaction.commit
+    pending = list(errors)
+
+    def commit(self: Transaction, *args: Any, **kwargs: Any) -> Any:
+        if pending:
+            self.rollback()
+            raise pending.pop(0)
+        return real_commit(self, *args, **kwargs)
+
+    return mocker.patch.object(Transaction, "commit", autospec=True, side_effect=commit)
+
+
+def test_aborted_commit_is_retried_and_applied_once(
+    ledger: LedgerDatabase, mocker: MockerFixture, unique: Callable[[str], str]
+) -> None:
+    marker = unique("abort")
+    commit = fail_commits(mocker, [gexc.Aborted("injected"), gexc.Aborted("injected")])
+    committed = ledger.write(insert_marker(marker), tag="test.abort")
+    assert committed.value == marker
+    assert commit.call_count == 3
+    assert count_rows(ledger, "Transfers", f"TransferId = '{marker}'") == 1
+
+
+def test_aborts_beyond_the_deadline_raise_and_write_nothing(
+    ledger_settings: Settings, mocker: MockerFixture, unique: Callable[[str], str]
+) -> None:
+    settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.3})
+    ledger = LedgerDatabase(settings, build_client(settings))
+    marker = unique("abort")
+    fail_commits(mocker, [gexc.Aborted("injected")] * 10_000)
+    with pytest.raises(gexc.Aborted):
+        ledger.write(insert_marker(marker), tag="test.abort")
+    mocker.stopall()
+    assert count_rows(ledger, "Transfers", f"TransferId = '{marker}'") == 0
+
+
+def test_non_retryable_error_is_not_retried(ledger: LedgerDatabase, mocker: MockerFixture) -> None:
+    commit = fail_commits(mocker, [gexc.ServiceUnavailable("injected")])
+    with pytest.raises(gexc.ServiceUnavailable):
+        ledger.write(insert_marker("never"), tag="test.unavailable")
+    assert commit.call_count == 1
+
+
+def test_write_gate_wait_is_bounded_by_the_deadline(ledger_settings: Settings) -> None:
+    settings = ledger_settings.model_copy(
+        update={"request_timeout_seconds": 0.2, "max_inflight_writes": 1}
+    )
+    ledger = LedgerDatabase(settings, build_client(settings))
+    assert ledger._write_gate is not None
+    ledger._write_gate.acquire()  # another request holds the only slot
+    try:
+        with pytest.raises(DeadlinePassed):
+            ledger.write(insert_marker("gated"), tag="test.gate")
+    finally:
+        ledger._write_gate.release()
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 30])
+def test_backoff_is_jittered_below_its_cap(attempt: int) -> None:
+    delays = [abort_backoff(attempt, base_ms=2, cap_ms=200) for _ in range(200)]
+    assert all(0 <= d <= min(0.2, 0.002 * 2 ** (attempt - 1)) for d in delays)
+    assert len(set(delays)) > 1
+
+
+def test_emulator_forces_pooled_sessions_and_one_write_in_flight(
+    ledger_settings: Settings,
+) -> None:
+    settings = ledger_settings.model_copy(update={"session_mode": "multiplexed"})
+    assert settings.effective_session_mode == "pooled"
+    assert settings.effective_max_inflight_writes == 1
+
+
+def test_production_defaults_allow_multiplexed_and_parallel_writes() -> None:
+    settings = Settings(_env_file=None, session_mode="multiplexed", emulator_host=None)  # type: ignore[call-arg]
+    assert settings.effective_session_mode == "multiplexed"
+    assert settings.effective_max_inflight_writes is None

@@ -1,0 +1,141 @@
+"""The ledger's rules on in-memory state: no Spanner needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.accounts.model import AccountRecord
+from api.ids import INT64_MAX
+from api.transfers.posting import Posting, fingerprint
+from api.transfers.schemas import TransferCreate
+
+
+def account(account_id: str, *, currency: str = "USD", credits: int = 0, debits: int = 0,
+            no_overdraft: bool = False, no_overcredit: bool = False) -> AccountRecord:  # fmt: skip
+    return AccountRecord(
+        id=account_id, currency=currency,
+        debits_must_not_exceed_credits=no_overdraft,
+        credits_must_not_exceed_debits=no_overcredit,
+        metadata=None, debits_posted=debits, credits_posted=credits,
+        debits_pending=0, credits_pending=0, version=0, request_hash="x",
+        created_at=None, updated_at=None,
+    )  # fmt: skip
+
+
+def transfer(tid: str, debit: str = "a", credit: str = "b", amount: int = 10,
+             **extra: object) -> TransferCreate:  # fmt: skip
+    return TransferCreate(
+        id=tid, debit_account_id=debit, credit_account_id=credit, amount=amount, **extra
+    )
+
+
+def posting(*accounts: AccountRecord) -> Posting:
+    return Posting({a.id: a for a in accounts}, {})
+
+
+def test_transfer_moves_amount_and_writes_one_entry_per_leg() -> None:
+    a, b = account("a"), account("b")
+    outcome = posting(a, b).apply(transfer("t1", amount=25))
+    assert outcome.kind == "created"
+    assert (a.balance, b.balance) == (-25, 25)
+    assert [(e.sequence, e.amount, e.balance_after) for e in a.new_entries] == [(1, -25, -25)]
+    assert [(e.sequence, e.amount, e.balance_after) for e in b.new_entries] == [(1, 25, 25)]
+
+
+def test_identical_replay_in_same_posting_is_replayed_not_applied_twice() -> None:
+    a, b = account("a"), account("b")
+    p = posting(a, b)
+    first, second = p.apply_all([transfer("t1"), transfer("t1")])
+    assert (first.kind, second.kind) == ("created", "replayed")
+    assert b.balance == 10
+    assert len(p.new_transfers) == 1
+
+
+def test_changed_body_under_used_id_is_idempotency_conflict() -> None:
+    p = posting(account("a"), account("b"))
+    p.apply(transfer("t1", amount=10))
+    outcome = p.apply(transfer("t1", amount=11))
+    assert outcome.error is not None and outcome.error.code == "idempotency_conflict"
+
+
+def test_replay_of_stored_transfer_is_recognised() -> None:
+    stored = Posting({"a": account("a"), "b": account("b")}, {})
+    stored.apply(transfer("t1"))
+    (record,) = stored.new_transfers
+    later = Posting({"a": account("a"), "b": account("b")}, {"t1": record})
+    assert later.apply(transfer("t1")).kind == "replayed"
+
+
+def test_same_account_is_rejected() -> None:
+    outcome = posting(account("a")).apply(transfer("t1", debit="a", credit="a"))
+    assert outcome.error is not None and outcome.error.code == "same_account"
+
+
+def test_missing_account_is_account_not_found() -> None:
+    outcome = posting(account("a")).apply(transfer("t1", credit="nope"))
+    assert outcome.error is not None and outcome.error.code == "account_not_found"
+
+
+def test_currencies_must_match() -> None:
+    outcome = posting(account("a"), account("b", currency="EUR")).apply(transfer("t1"))
+    assert outcome.error is not None and outcome.error.code == "currency_mismatch"
+
+
+def test_given_currency_must_match_accounts() -> None:
+    outcome = posting(account("a"), account("b")).apply(transfer("t1", currency="EUR"))
+    assert outcome.error is not None and outcome.error.code == "currency_mismatch"
+
+
+def test_no_overdraft_account_cannot_go_negative() -> None:
+    a = account("a", credits=10, no_overdraft=True)
+    outcome = posting(a, account("b")).apply(transfer("t1", amount=11))
+    assert outcome.error is not None and outcome.error.code == "insufficient_funds"
+    assert a.balance == 10 and not a.new_entries
+
+
+def test_no_overdraft_account_may_reach_exactly_zero() -> None:
+    a = account("a", credits=10, no_overdraft=True)
+    assert posting(a, account("b")).apply(transfer("t1", amount=10)).kind == "created"
+    assert a.balance == 0
+
+
+def test_no_overcredit_account_cannot_go_positive() -> None:
+    b = account("b", debits=5, no_overcredit=True)
+    outcome = posting(account("a"), b).apply(transfer("t1", amount=6))
+    assert outcome.error is not None and outcome.error.code == "insufficient_funds"
+
+
+def test_later_transfer_sees_balance_left_by_earlier_one() -> None:
+    a = account("a", credits=15, no_overdraft=True)
+    p = posting(a, account("b"))
+    first, second = p.apply_all([transfer("t1", amount=10), transfer("t2", amount=10)])
+    assert first.kind == "created"
+    assert second.error is not None and second.error.code == "insufficient_funds"
+
+
+def test_failed_transfer_changes_nothing_and_neighbours_still_apply() -> None:
+    a, b = account("a"), account("b")
+    p = posting(a, b)
+    outcomes = p.apply_all([transfer("t1"), transfer("t2", credit="zz"), transfer("t3")])
+    assert [o.kind for o in outcomes] == ["created", "failed", "created"]
+    assert [e.sequence for e in b.new_entries] == [1, 2]
+
+
+def test_totals_overflow_is_rejected() -> None:
+    b = account("b", credits=INT64_MAX - 5)
+    outcome = posting(account("a"), b).apply(transfer("t1", amount=6))
+    assert outcome.error is not None and outcome.error.code == "amount_overflow"
+
+
+def test_fingerprint_ignores_key_order_in_metadata() -> None:
+    one = transfer("t1", metadata={"x": 1, "y": 2})
+    two = transfer("t1", metadata={"y": 2, "x": 1})
+    assert fingerprint(one) == fingerprint(two)
+
+
+@pytest.mark.parametrize("amount", [0, -1, 2**63, 1.5, "10", True])
+def test_amount_must_be_positive_int64(amount: object) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        TransferCreate.model_validate(
+            {"id": "t", "debit_account_id": "a", "credit_account_id": "b", "amount": amount}
+        )
