@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import __version__
 from api.accounts.router import router as accounts_router
+from api.auth import Authenticator
 from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
 from api.errors import (
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.project)
+    # Refuses unsafe identity settings (e.g. no authentication on Cloud Run) up front.
+    authenticator = Authenticator.from_settings(settings)
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.authenticator = authenticator
     app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
     _install_error_handlers(app, settings)
     for router in (health_router, accounts_router, transfers_router, balances_router):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api.accounts import service
 from api.accounts.errors import AccountNotFound
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
+from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, SettingsDep
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
@@ -24,11 +25,15 @@ PageToken = Annotated[str | None, Query(max_length=512)]
     summary="Open an account",
     responses={
         200: {"model": Account, "description": "Replay: the account this id already names."},
-        **problem_responses(IdempotencyConflict),
+        **problem_responses(*AUTH_ERRORS, IdempotencyConflict),
     },
 )
 def open_account(
-    body: AccountCreate, response: Response, databases: DatabasesDep, settings: SettingsDep
+    body: AccountCreate,
+    response: Response,
+    databases: DatabasesDep,
+    settings: SettingsDep,
+    _principal: WriterDep,
 ) -> Account:
     account, created = service.open_account(databases=databases, settings=settings, request=body)
     response.status_code = 201 if created else 200
@@ -38,20 +43,23 @@ def open_account(
 @router.get(
     "/accounts/{account_id}",
     summary="One account with its balances",
-    responses=problem_responses(AccountNotFound),
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
 )
-def get_account(account_id: AccountIdPath, databases: DatabasesDep) -> Account:
+def get_account(
+    account_id: AccountIdPath, databases: DatabasesDep, _principal: ReaderDep
+) -> Account:
     return service.get_account(databases=databases, account_id=account_id)
 
 
 @router.get(
     "/accounts",
     summary="List accounts (keyset pagination; stable, unspecified order)",
-    responses=problem_responses(),
+    responses=problem_responses(*AUTH_ERRORS),
 )
 def list_accounts(
     databases: DatabasesDep,
     settings: SettingsDep,
+    _principal: ReaderDep,
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
@@ -67,12 +75,13 @@ def list_accounts(
 @router.get(
     "/accounts/{account_id}/entries",
     summary="The account's entries, newest first",
-    responses=problem_responses(AccountNotFound),
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
 )
 def list_entries(
     account_id: AccountIdPath,
     databases: DatabasesDep,
     settings: SettingsDep,
+    _principal: ReaderDep,
     page_size: int | None = None,
     page_token: PageToken = None,
 ) -> EntryPage:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.accounts.errors import AccountNotFound
+from api.auth import AUTH_ERRORS, ReaderDep
 from api.balances import service
 from api.balances.schemas import BalanceSnapshot
 from api.deps import DatabasesDep, SettingsDep
@@ -16,12 +17,13 @@ router = APIRouter(prefix="/v1", tags=["balances"])
 @router.get(
     "/balances",
     summary="Balances of many accounts from ONE consistent snapshot",
-    responses=problem_responses(AccountNotFound),
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
 )
 def read_balances(
     account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
     databases: DatabasesDep,
     settings: SettingsDep,
+    _principal: ReaderDep,
 ) -> BalanceSnapshot:
     ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
     return service.read_balances(databases=databases, account_ids=ids)

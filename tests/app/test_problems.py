@@ -17,6 +17,11 @@ from api.config import Settings
 PROBLEM = "application/problem+json"
 
 
+def aborted() -> gexc.Aborted:
+    # Real Aborted errors carry their gRPC cause; the client reads errors[0].
+    return gexc.Aborted("injected", errors=[RuntimeError("injected abort")])
+
+
 @pytest.fixture
 def short_budget_client(ledger_settings: Settings) -> Iterator[TestClient]:
     settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.5})
@@ -44,7 +49,7 @@ def always(mocker: MockerFixture, error: Exception) -> None:
     [
         gexc.ServiceUnavailable("injected"),
         gexc.DeadlineExceeded("injected"),
-        gexc.Aborted("injected"),
+        aborted(),
         gexc.ResourceExhausted("injected"),
     ],
     ids=lambda e: type(e).__name__,

@@ -15,6 +15,11 @@ from api.spanner.database import LedgerDatabase, abort_backoff, build_client
 from api.spanner.tx import DeadlinePassed
 
 
+def aborted() -> gexc.Aborted:
+    # Real Aborted errors carry their gRPC cause; the client reads errors[0].
+    return gexc.Aborted("injected", errors=[RuntimeError("injected abort")])
+
+
 @pytest.fixture
 def ledger(ledger_settings: Settings) -> LedgerDatabase:
     database = LedgerDatabase(ledger_settings, build_client(ledger_settings))
@@ -61,7 +66,7 @@ def test_aborted_commit_is_retried_and_applied_once(
     ledger: LedgerDatabase, mocker: MockerFixture, unique: Callable[[str], str]
 ) -> None:
     marker = unique("abort")
-    commit = fail_commits(mocker, [gexc.Aborted("injected"), gexc.Aborted("injected")])
+    commit = fail_commits(mocker, [aborted(), aborted()])
     committed = ledger.write(insert_marker(marker), tag="test.abort")
     assert committed.value == marker
     assert commit.call_count == 3
@@ -74,7 +79,7 @@ def test_aborts_beyond_the_deadline_raise_and_write_nothing(
     settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.3})
     ledger = LedgerDatabase(settings, build_client(settings))
     marker = unique("abort")
-    fail_commits(mocker, [gexc.Aborted("injected")] * 10_000)
+    fail_commits(mocker, [aborted()] * 10_000)
     with pytest.raises(gexc.Aborted):
         ledger.write(insert_marker(marker), tag="test.abort")
     mocker.stopall()

@@ -1,0 +1,39 @@
+"""Who may call the ledger: bearer-token verification, principals and scopes.
+
+Wiring (in ``create_app``)::
+
+    app.state.authenticator = Authenticator.from_settings(settings)  # runs check_auth_startup
+
+Routes then declare ``ReaderDep`` / ``WriterDep``, and list ``*AUTH_ERRORS`` in their
+``responses=problem_responses(...)``.
+"""
+
+from api.auth.authenticator import Authenticator, check_auth_startup
+from api.auth.dependencies import (
+    PrincipalDep,
+    ReaderDep,
+    WriterDep,
+    get_principal,
+    require_scope,
+)
+from api.auth.errors import AUTH_ERRORS, Forbidden, SigningKeysUnavailable, Unauthenticated
+from api.auth.principal import LOCAL_PRINCIPAL, Principal
+from api.auth.scopes import READ, WRITE
+
+__all__ = [
+    "AUTH_ERRORS",
+    "LOCAL_PRINCIPAL",
+    "READ",
+    "WRITE",
+    "Authenticator",
+    "Forbidden",
+    "Principal",
+    "PrincipalDep",
+    "ReaderDep",
+    "SigningKeysUnavailable",
+    "Unauthenticated",
+    "WriterDep",
+    "check_auth_startup",
+    "get_principal",
+    "require_scope",
+]
