@@ -21,7 +21,8 @@ from api.context import begin_scope
 
 _TRACE_CONTEXT = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# color_message: uvicorn attaches an ANSI-coloured copy of the message.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 request_log = logging.getLogger("api.request")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from google.api_core import exceptions as gexc
+from google.cloud.spanner_v1 import param_types
 from google.cloud.spanner_v1.transaction import Transaction
 from pytest_mock import MockerFixture
 
@@ -27,9 +28,15 @@ def ledger(ledger_settings: Settings) -> LedgerDatabase:
     return database
 
 
-def count_rows(ledger: LedgerDatabase, table: str, where: str = "TRUE") -> int:
+def count_transfers(ledger: LedgerDatabase, transfer_id: str) -> int:
     rows = ledger.read(
-        lambda tx: list(tx.raw.execute_sql(f"SELECT COUNT(*) FROM {table} WHERE {where}")),
+        lambda tx: list(
+            tx.raw.execute_sql(
+                "SELECT COUNT(*) FROM Transfers WHERE TransferId = @id",
+                params={"id": transfer_id},
+                param_types={"id": param_types.STRING},
+            )
+        ),
         tag="test",
     )
     return int(rows[0][0])
@@ -70,7 +77,7 @@ def test_aborted_commit_is_retried_and_applied_once(
     committed = ledger.write(insert_marker(marker), tag="test.abort")
     assert committed.value == marker
     assert commit.call_count == 3
-    assert count_rows(ledger, "Transfers", f"TransferId = '{marker}'") == 1
+    assert count_transfers(ledger, marker) == 1
 
 
 def test_aborts_beyond_the_deadline_raise_and_write_nothing(
@@ -83,7 +90,7 @@ def test_aborts_beyond_the_deadline_raise_and_write_nothing(
     with pytest.raises(gexc.Aborted):
         ledger.write(insert_marker(marker), tag="test.abort")
     mocker.stopall()
-    assert count_rows(ledger, "Transfers", f"TransferId = '{marker}'") == 0
+    assert count_transfers(ledger, marker) == 0
 
 
 def test_non_retryable_error_is_not_retried(ledger: LedgerDatabase, mocker: MockerFixture) -> None:
