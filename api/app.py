@@ -33,6 +33,7 @@ from api.spanner.errors import map_backend_error
 from api.spanner.handles import DatabaseHandles
 from api.spanner.tx import DeadlinePassed
 from api.transfers.router import router as transfers_router
+from api.transfers.writer import TransferWriter
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,17 @@ class Runtime:
         self.settings = settings
         self._lock = threading.Lock()
         self._databases: DatabaseHandles | None = None
+        self._writer: TransferWriter | None = None
         self.starts = 0  # observable: adapters must start the runtime exactly once
 
     def start(self) -> None:
-        if self._databases is not None:
+        if self._writer is not None:
             return
         with self._lock:
-            if self._databases is None:
+            if self._writer is None:
                 self.starts += 1
                 self._databases = DatabaseHandles.open(self.settings)
+                self._writer = TransferWriter(self._databases.writer, self.settings)
 
     @property
     def databases(self) -> DatabaseHandles:
@@ -64,7 +67,16 @@ class Runtime:
         assert self._databases is not None  # noqa: S101 - start() set it
         return self._databases
 
-    def stop(self) -> None:
+    @property
+    def transfer_writer(self) -> TransferWriter:
+        self.start()
+        assert self._writer is not None  # noqa: S101 - start() set it
+        return self._writer
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """Flush queued writes (within ``timeout``), then release the handles."""
+        if self._writer is not None and not self._writer.close(timeout):
+            log.error("queued transfers were not all committed before shutdown")
         if self._databases is not None:
             self._databases.close()
 

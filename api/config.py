@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     retry_after_seconds: int = Field(default=1, ge=1)
 
+    # --- batching ------------------------------------------------------------
+    # Concurrent single-transfer requests of a worker share one transaction.
+    group_commit_enabled: bool = True
+    group_commit_window_ms: float = Field(default=2.0, ge=0, le=1000)
+    group_commit_max_items: int = Field(default=500, ge=1, le=2000)
+    # Transfers per commit: ~36 mutations each, so 2,000 stays under Spanner's
+    # 80,000-mutation limit with room for index entries.
+    max_transfers_per_commit: int = Field(default=1000, ge=1, le=2000)
+    batch_max_transfers: int = Field(default=1000, ge=1, le=10_000)
+
     # --- limits on what callers send -----------------------------------------
     metadata_max_bytes: int = Field(default=4096, ge=2, le=1_000_000)
     max_page_size: int = Field(default=500, ge=1, le=5000)
@@ -81,6 +91,48 @@ class Settings(BaseSettings):
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300)
     auth_principal_scopes: Annotated[dict[str, list[Scope]], NoDecode] = Field(default_factory=dict)
+
+    # --- edge ------------------------------------------------------------------
+    # Request bodies above this are refused with 413 before they are read whole
+    # (a 1,000-transfer batch with metadata stays well under 2 MiB).
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
+    # CORS is off unless origins are listed (JSON list or comma-separated), e.g.
+    # LEDGER_CORS_ALLOW_ORIGINS=https://console.example.com,https://ops.example.com
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Token bucket per principal, per worker process (N instances allow N times this).
+    # 0 in either disables the limit.
+    rate_limit_per_second: float = Field(default=200.0, ge=0)
+    rate_limit_burst: int = Field(default=400, ge=0)
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                value = json.loads(text)
+            else:
+                value = [part for part in text.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        origins: list[str] = []
+        for raw in value:
+            if not isinstance(raw, str):
+                raise ValueError("CORS origins must be strings")  # noqa: TRY004 - pydantic
+            origin = raw.strip().removesuffix("/")
+            scheme, sep, host = origin.partition("://")
+            if (
+                not sep
+                or scheme.lower() not in ("http", "https")
+                or not host
+                or any(c in host for c in "/?#@* ")
+            ):
+                raise ValueError(
+                    f"not a CORS origin: {raw!r} (expected scheme://host[:port], "
+                    "no path and no wildcard)"
+                )
+            origins.append(f"{scheme.lower()}://{host.lower()}")
+        return list(dict.fromkeys(origins))
 
     # --- Spanner fine-grained access control --------------------------------
     use_database_roles: bool = False

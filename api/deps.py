@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from api.config import Settings
 from api.spanner.handles import DatabaseHandles
+from api.transfers.writer import TransferWriter
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -21,5 +22,11 @@ def get_databases(request: Request) -> DatabaseHandles:
     return handles
 
 
+def get_transfer_writer(request: Request) -> TransferWriter:
+    writer: TransferWriter = request.app.state.runtime.transfer_writer
+    return writer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabasesDep = Annotated[DatabaseHandles, Depends(get_databases)]
+TransferWriterDep = Annotated[TransferWriter, Depends(get_transfer_writer)]

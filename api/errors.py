@@ -7,7 +7,7 @@ stable machine-readable ``code``. Routers and services raise them; one handler i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -30,9 +30,10 @@ class Problem(BaseModel):
 
 
 class LedgerError(Exception):
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
-    title: ClassVar[str] = "Internal error"
+    # Class-level defaults; an instance may override them (see BatchItemFailed).
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal error"
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)

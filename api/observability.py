@@ -131,6 +131,7 @@ class RequestLogMiddleware:
                         "seconds": round(request_scope.spanner_seconds, 6),
                         "calls": request_scope.spanner_calls,
                         "aborts": request_scope.aborts,
+                        **request_scope.extra,
                     },
                     "principal": request_scope.principal,
                     "trace_id": trace_id,

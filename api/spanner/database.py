@@ -46,6 +46,45 @@ def abort_backoff(attempt: int, *, base_ms: float, cap_ms: float) -> float:
     return random.uniform(0, ceiling) / 1000.0  # noqa: S311 - jitter, not security
 
 
+# --- request and transaction tags ---------------------------------------------------
+
+TAG_MAX_CHARS = 50  # Spanner's limit for request and transaction tags (longer: cut)
+_TAG_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+_TAG_MIN_PRINCIPAL = 4  # shorter than this says nothing: leave the principal out
+
+
+def _tag_value(value: str) -> str:
+    return "".join(c if c in _TAG_SAFE else "_" for c in value)
+
+
+def compose_tag(action: str, principal: str | None) -> str:
+    """``action=<action>,principal=<who>``: the tag of every Spanner call of a request.
+
+    Spanner groups its query, read, transaction and lock statistics (``SPANNER_SYS``)
+    by tag, so tags must stay few: the action is one of a fixed set, and the principal
+    is the caller's name without its domain (a service account's id, one per calling
+    service). Only letters, digits, ``.``, ``_`` and ``-`` are kept, so the
+    ``key=value,...`` shape cannot be forged, and the whole fits Spanner's 50
+    characters: the principal is shortened, or left out when there is no room.
+    """
+    tag = "action=" + (_tag_value(action) or "unknown")
+    if len(tag) > TAG_MAX_CHARS:
+        return tag[:TAG_MAX_CHARS]
+    if not principal:
+        return tag
+    who = _tag_value(principal.partition("@")[0]).lstrip("_")
+    room = TAG_MAX_CHARS - len(tag) - len(",principal=")
+    if not who or room < min(_TAG_MIN_PRINCIPAL, len(who)):
+        return tag
+    return f"{tag},principal={who[:room]}"
+
+
+def request_tag(action: str) -> str:
+    """The tag for ``action`` done for the current request's principal (if any)."""
+    scope = current_scope()
+    return compose_tag(action, scope.principal if scope is not None else None)
+
+
 class LedgerDatabase:
     def __init__(
         self, settings: Settings, client: spanner.Client, *, role: str | None = None
@@ -134,18 +173,22 @@ class LedgerDatabase:
 
     # --- work -------------------------------------------------------------------
 
-    def write(self, func: Callable[[Tx], T], *, tag: str) -> Committed[T]:
+    def write(
+        self, func: Callable[[Tx], T], *, tag: str, deadline: float | None = None
+    ) -> Committed[T]:
         """Run ``func`` in a read-write transaction, retrying aborts until the deadline.
 
-        ``func`` may run several times: it must only read, check and buffer.
+        ``func`` may run several times: it must only read, check and buffer. The
+        deadline (``time.monotonic()``) defaults to the current request's.
         """
-        deadline = _deadline(self.settings)
+        deadline = deadline if deadline is not None else _deadline(self.settings)
         database = self._ensure_database()
         attempts: list[Any] = []  # each run's transaction; the last one committed
+        tagged = request_tag(tag)  # one tag for every attempt and statement
 
         def run(raw: Any) -> T:
             attempts.append(raw)
-            return func(Tx(raw, tag, deadline))
+            return func(Tx(raw, tagged, deadline))
 
         with self._gate(deadline):
             attempt = 0
@@ -155,7 +198,7 @@ class LedgerDatabase:
                 try:
                     value = database.run_in_transaction(
                         run,
-                        transaction_tag=tag,
+                        transaction_tag=tagged,
                         # 0: the client's own retry (2**n seconds) never runs; ours does.
                         timeout_secs=0,
                     )
@@ -186,7 +229,7 @@ class LedgerDatabase:
         started = time.perf_counter()
         try:
             with self._ensure_database().snapshot() as snapshot:
-                return func(Tx(snapshot, tag, deadline, priority))
+                return func(Tx(snapshot, request_tag(tag), deadline, priority))
         finally:
             _record(started)
 
@@ -202,7 +245,7 @@ class LedgerDatabase:
         started = time.perf_counter()
         try:
             with self._ensure_database().snapshot(multi_use=True) as snapshot:
-                result = func(Tx(snapshot, tag, deadline, priority))
+                result = func(Tx(snapshot, request_tag(tag), deadline, priority))
                 # The client exposes the chosen timestamp only on this attribute; it
                 # is set by the first read of a multi-use snapshot.
                 read_timestamp: datetime | None = snapshot._transaction_read_timestamp

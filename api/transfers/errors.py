@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from api.errors import Conflict, NotFound, ValidationFailed
+from api.errors import Conflict, LedgerError, NotFound, Problem, ValidationFailed
 
 
 class TransferNotFound(NotFound):
@@ -26,3 +26,24 @@ class AmountOverflow(ValidationFailed):
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
     title = "Account balance limit reached"
+
+
+class BatchItemFailed(LedgerError):
+    """An atomic batch failed at one transfer: nothing was written.
+
+    Rendered as that transfer's own problem (status and code), with ``errors`` naming
+    the item, so clients handle it like the same failure of a single transfer.
+    """
+
+    def __init__(self, index: int, transfer_id: str, error: LedgerError) -> None:
+        super().__init__(
+            f"Transfer {index} ({transfer_id!r}) failed: {error.detail} Nothing was written.",
+            headers=error.headers,
+        )
+        self.status, self.code, self.title = error.status, error.code, error.title
+        self.index, self.transfer_id = index, transfer_id
+
+    def to_problem(self, instance: str | None = None) -> Problem:
+        problem = super().to_problem(instance)
+        problem.errors = [{"index": self.index, "id": self.transfer_id, "code": self.code}]
+        return problem

@@ -6,17 +6,23 @@ from fastapi import APIRouter, Path, Response
 
 from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, SettingsDep
+from api.deps import DatabasesDep, SettingsDep, TransferWriterDep
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
 from api.transfers import service
+from api.transfers.batch import apply_batch
 from api.transfers.errors import (
     CurrencyMismatch,
     InsufficientFunds,
     SameAccount,
     TransferNotFound,
 )
-from api.transfers.schemas import Transfer, TransferCreate
+from api.transfers.schemas import (
+    Transfer,
+    TransferBatchCreate,
+    TransferBatchResult,
+    TransferCreate,
+)
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
 
@@ -29,22 +35,45 @@ router = APIRouter(prefix="/v1", tags=["transfers"])
         200: {"model": Transfer, "description": "Replay: the transfer already made."},
         **problem_responses(
             *AUTH_ERRORS,
-            AccountNotFound, IdempotencyConflict, InsufficientFunds, SameAccount, CurrencyMismatch
+            AccountNotFound,
+            IdempotencyConflict,
+            InsufficientFunds,
+            SameAccount,
+            CurrencyMismatch,
         ),
     },
 )
 def create_transfer(
     body: TransferCreate,
     response: Response,
-    databases: DatabasesDep,
+    writer: TransferWriterDep,
     settings: SettingsDep,
     _principal: WriterDep,
 ) -> Transfer:
-    transfer, created = service.create_transfer(
-        databases=databases, settings=settings, request=body
-    )
+    transfer, created = service.create_transfer(writer=writer, settings=settings, request=body)
     response.status_code = 201 if created else 200
     return transfer
+
+
+@router.post(
+    "/transfers:batch",
+    summary="Up to 1,000 transfers in one request: atomic, or each with its own outcome",
+    responses=problem_responses(
+        *AUTH_ERRORS,
+        AccountNotFound,
+        IdempotencyConflict,
+        InsufficientFunds,
+        SameAccount,
+        CurrencyMismatch,
+    ),
+)
+def create_transfer_batch(
+    body: TransferBatchCreate,
+    databases: DatabasesDep,
+    settings: SettingsDep,
+    _principal: WriterDep,
+) -> TransferBatchResult:
+    return apply_batch(database=databases.writer, settings=settings, request=body)
 
 
 @router.get(

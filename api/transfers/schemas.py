@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.errors import Problem
 from api.ids import Amount, Currency, Metadata, ResourceId
 
 TransferStatus = Literal["posted"]
@@ -34,3 +35,33 @@ class Transfer(BaseModel):
     status: TransferStatus
     metadata: Metadata | None
     created_at: datetime = Field(description="Commit timestamp of the transfer.")
+
+
+class TransferBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transfers: list[TransferCreate] = Field(
+        min_length=1,
+        description="Applied in this order: a later transfer sees the balances left by "
+        "earlier ones. The limit is LEDGER_BATCH_MAX_TRANSFERS (default 1,000).",
+    )
+    atomic: bool = Field(
+        default=False,
+        description="true: all or nothing, in one transaction. false: each transfer gets "
+        "its own outcome and valid ones apply even when others fail.",
+    )
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int = Field(description="201 created, 200 identical replay, else the error's.")
+    transfer: Transfer | None = None
+    problem: Problem | None = None
+
+
+class TransferBatchResult(BaseModel):
+    atomic: bool
+    created: int
+    replayed: int
+    failed: int
+    results: list[BatchItemResult] = Field(description="One per transfer, in request order.")

@@ -22,9 +22,13 @@ def aborted() -> gexc.Aborted:
     return gexc.Aborted("injected", errors=[RuntimeError("injected abort")])
 
 
-@pytest.fixture
-def short_budget_client(ledger_settings: Settings) -> Iterator[TestClient]:
-    settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.5})
+@pytest.fixture(params=[True, False], ids=["group-commit", "txn-per-request"])
+def short_budget_client(
+    ledger_settings: Settings, request: pytest.FixtureRequest
+) -> Iterator[TestClient]:
+    settings = ledger_settings.model_copy(
+        update={"request_timeout_seconds": 0.5, "group_commit_enabled": request.param}
+    )
     with TestClient(create_app(settings, configure_logs=False)) as test_client:
         yield test_client
 

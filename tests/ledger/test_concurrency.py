@@ -102,10 +102,15 @@ def assert_entries_match(http: httpx.Client, account_id: str) -> None:
 
 
 @pytest.mark.slow
-def test_invariants_hold_under_32_concurrent_clients(
-    live_server_factory: Callable[..., object],
+@pytest.mark.parametrize(
+    ("group_commit", "writers"),
+    [(True, 64), (False, 32)],
+    ids=["group-commit-64-clients", "txn-per-request-32-clients"],
+)
+def test_invariants_hold_under_concurrent_clients(
+    live_server_factory: Callable[..., object], group_commit: bool, writers: int
 ) -> None:
-    server = live_server_factory(pool_size=8)
+    server = live_server_factory(pool_size=8, group_commit_enabled=group_commit)
     url = server.url  # type: ignore[attr-defined]
     with httpx.Client(base_url=url, timeout=30) as http:
         open_accounts(http)
@@ -115,7 +120,7 @@ def test_invariants_hold_under_32_concurrent_clients(
                     "amount": 2_000}  # fmt: skip
             assert http.post("/v1/transfers", json=body).status_code == 201
 
-        result = run_clients(url, writers=32, transfers_each=12, readers=4)
+        result = run_clients(url, writers=writers, transfers_each=8, readers=4)
         statuses: Counter[int] = result["statuses"]  # type: ignore[assignment]
         assert not [s for s in statuses if s >= 500], statuses
         assert set(statuses) <= {200, 201, 409}, statuses

@@ -1,0 +1,193 @@
+"""Group commit: coalesce concurrent writes of one worker into few transactions.
+
+Request threads ``submit`` items and wait; one writer thread takes what has queued up
+(waiting up to ``window`` for more, at most ``max_items``), hands the whole group to
+``apply`` — which runs ONE read-write transaction and returns one result per item, in
+order — and answers every caller with its own result. So the worker holds at most one
+read-write transaction in flight, and the emulator (one transaction at a time) or a hot
+row on Spanner sees one commit per group instead of one per request.
+
+Failures of the group as a whole:
+- ``Aborted`` is retried inside ``apply`` (api.spanner.database) for the whole group.
+- A transient failure (unavailable, deadline) fails every item in the group: nothing
+  was written, each caller gets the error and may retry with the same id.
+- Any other failure is blamed on no one yet: the group is split in halves that are
+  applied one after the other, down to the single item that fails, so innocent
+  neighbours still commit and keep their order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from api.context import RequestScope, current_scope
+from api.spanner.errors import TRANSIENT
+from api.spanner.tx import DeadlinePassed
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class BatcherClosed(Exception):
+    """The worker is shutting down and takes no new writes."""
+
+
+@dataclass
+class _Pending(Generic[Item, Result]):
+    item: Item
+    deadline: float  # time.monotonic()
+    scope: RequestScope | None
+    future: Future[Result] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    groups: int
+    items: int
+    splits: int
+
+
+class WriteBatcher(Generic[Item, Result]):
+    def __init__(
+        self,
+        apply: Callable[[Sequence[Item], float], list[Result]],
+        *,
+        window_seconds: float,
+        max_items: int,
+        name: str = "write-batcher",
+    ) -> None:
+        """``apply(items, deadline)`` commits items in one transaction, in order."""
+        self._apply = apply
+        self._window = window_seconds
+        self._max_items = max_items
+        self._queue: deque[_Pending[Item, Result]] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._groups = self._items = self._splits = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # --- callers ----------------------------------------------------------------
+
+    def submit(self, item: Item, *, deadline: float) -> Future[Result]:
+        pending: _Pending[Item, Result] = _Pending(item, deadline, current_scope())
+        with self._cond:
+            if self._closing:
+                raise BatcherClosed("the worker is shutting down")
+            self._queue.append(pending)
+            self._cond.notify()
+        return pending.future
+
+    def call(self, item: Item, *, deadline: float) -> Result:
+        """Submit and wait for this item's result, at most until ``deadline``."""
+        future = self.submit(item, deadline=deadline)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            # The item may still commit later; the caller retries with the same id
+            # and gets the stored result (idempotency makes that safe).
+            raise DeadlinePassed("waiting for group commit") from None
+
+    @property
+    def stats(self) -> GroupStats:
+        return GroupStats(self._groups, self._items, self._splits)
+
+    def close(self, timeout: float = 8.0) -> bool:
+        """Stop taking writes, commit what is queued, and stop. True if drained."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- the writer thread --------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            group = self._next_group()
+            if group is None:
+                return
+            try:
+                self._commit(group)
+            except BaseException as exc:  # the writer must outlive any one group
+                log.exception("group commit failed unexpectedly")
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+
+    def _next_group(self) -> list[_Pending[Item, Result]] | None:
+        with self._cond:
+            while not self._queue:
+                if self._closing:
+                    return None
+                self._cond.wait()
+            # Linger briefly for company, unless enough is queued or we are closing.
+            window_ends = time.monotonic() + self._window
+            while len(self._queue) < self._max_items and not self._closing:
+                remaining = window_ends - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            group: list[_Pending[Item, Result]] = []
+            while self._queue and len(group) < self._max_items:
+                group.append(self._queue.popleft())
+        return group
+
+    def _commit(self, group: list[_Pending[Item, Result]]) -> None:
+        now = time.monotonic()
+        live = []
+        for pending in group:
+            if pending.deadline <= now:
+                # Its caller has given up: don't write what nobody will be told of.
+                pending.future.set_exception(DeadlinePassed("expired in the queue"))
+            elif pending.future.set_running_or_notify_cancel():
+                live.append(pending)
+        if live:
+            self._apply_or_split(live)
+
+    def _apply_or_split(self, group: list[_Pending[Item, Result]]) -> None:
+        scope = RequestScope(deadline=max(p.deadline for p in group))
+        started = time.perf_counter()
+        try:
+            results = self._apply([p.item for p in group], scope.deadline)
+        except (*TRANSIENT, DeadlinePassed) as exc:
+            self._account(group, scope, started)
+            for pending in group:
+                pending.future.set_exception(exc)
+            return
+        except Exception as exc:
+            self._account(group, scope, started)
+            if len(group) == 1:
+                group[0].future.set_exception(exc)
+                return
+            self._splits += 1
+            log.warning("group of %d failed (%s); splitting", len(group), type(exc).__name__)
+            half = len(group) // 2
+            self._apply_or_split(group[:half])
+            self._apply_or_split(group[half:])
+            return
+        self._account(group, scope, started)
+        self._groups += 1
+        self._items += len(group)
+        for pending, result in zip(group, results, strict=True):
+            pending.future.set_result(result)
+
+    @staticmethod
+    def _account(group: list[_Pending[Item, Result]], scope: RequestScope, started: float) -> None:
+        """Charge the group's Spanner time to every request that rode in it."""
+        elapsed = time.perf_counter() - started
+        for pending in group:
+            if pending.scope is not None:
+                pending.scope.spanner_seconds += elapsed
+                pending.scope.spanner_calls += 1
+                pending.scope.extra["group_size"] = len(group)

@@ -1,0 +1,132 @@
+"""The group-commit machinery on its own: grouping, splitting, deadlines, shutdown.
+
+``apply`` here is a recording function, not a database: these tests are about how
+items are grouped and answered. The ledger on a real emulator is in
+tests/transfers/test_group_commit.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from api.spanner.batcher import BatcherClosed, WriteBatcher
+from api.spanner.tx import DeadlinePassed
+
+
+class Recorder:
+    def __init__(self, *, poison: str | None = None, transient: bool = False) -> None:
+        self.groups: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.poison = poison
+        self.transient = transient
+
+    def __call__(self, items: Sequence[str], deadline: float) -> list[str]:
+        self.gate.wait(10)
+        if self.transient:
+            raise gexc.ServiceUnavailable("down")
+        if self.poison in items:
+            raise ValueError("poisoned group")
+        self.groups.append(list(items))
+        return [item.upper() for item in items]
+
+
+def later(seconds: float = 10.0) -> float:
+    return time.monotonic() + seconds
+
+
+def test_each_caller_gets_its_own_result() -> None:
+    batcher = WriteBatcher(Recorder(), window_seconds=0.01, max_items=10)
+    futures = [batcher.submit(x, deadline=later()) for x in "abc"]
+    assert [f.result(5) for f in futures] == ["A", "B", "C"]
+    batcher.close()
+
+
+def test_items_arriving_during_a_commit_form_the_next_group() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()  # the first group's commit is "in flight"
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
+    first = batcher.submit("first", deadline=later())
+    time.sleep(0.05)  # let the writer take "first" and block in apply
+    rest = [batcher.submit(f"x{i}", deadline=later()) for i in range(20)]
+    recorder.gate.set()
+    for future in [first, *rest]:
+        future.result(5)
+    assert recorder.groups == [["first"], [f"x{i}" for i in range(20)]]
+    batcher.close()
+
+
+def test_group_size_is_capped() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=3)
+    futures = [batcher.submit(f"x{i}", deadline=later()) for i in range(7)]
+    recorder.gate.set()
+    for future in futures:
+        future.result(5)
+    assert all(len(group) <= 3 for group in recorder.groups)
+    assert [x for group in recorder.groups for x in group] == [f"x{i}" for i in range(7)]
+    batcher.close()
+
+
+def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
+    recorder = Recorder(poison="bad")
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
+    blocker = batcher.submit("blocker", deadline=later())
+    time.sleep(0.05)
+    items = ["a", "b", "bad", "c", "d"]
+    futures = [batcher.submit(x, deadline=later()) for x in items]
+    recorder.gate.set()
+    blocker.result(5)
+    outcomes = {}
+    for item, future in zip(items, futures, strict=True):
+        error = future.exception(5)
+        outcomes[item] = type(error).__name__ if error else future.result()
+    assert outcomes == {"a": "A", "b": "B", "bad": "ValueError", "c": "C", "d": "D"}
+    committed = [x for group in recorder.groups[1:] for x in group]
+    assert committed == ["a", "b", "c", "d"]
+    assert batcher.stats.splits >= 1
+    batcher.close()
+
+
+def test_transient_failure_fails_the_whole_group_without_splitting() -> None:
+    batcher = WriteBatcher(Recorder(transient=True), window_seconds=0.02, max_items=10)
+    futures = [batcher.submit(x, deadline=later()) for x in "abc"]
+    assert all(isinstance(f.exception(5), gexc.ServiceUnavailable) for f in futures)
+    assert batcher.stats.splits == 0
+    batcher.close()
+
+
+def test_expired_items_are_not_applied() -> None:
+    recorder = Recorder()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
+    future = batcher.submit("late", deadline=time.monotonic() - 1)
+    assert isinstance(future.exception(5), DeadlinePassed)
+    assert recorder.groups == []
+    batcher.close()
+
+
+def test_caller_is_answered_at_its_deadline_even_if_the_writer_is_stuck() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
+    with pytest.raises(DeadlinePassed):
+        batcher.call("stuck", deadline=time.monotonic() + 0.1)
+    recorder.gate.set()
+    batcher.close()
+
+
+def test_close_flushes_what_is_queued_then_refuses_new_items() -> None:
+    recorder = Recorder()
+    batcher = WriteBatcher(recorder, window_seconds=5, max_items=100)  # would linger
+    futures = [batcher.submit(x, deadline=later()) for x in "abc"]
+    assert batcher.close(timeout=5)
+    assert [f.result(0) for f in futures] == ["A", "B", "C"]
+    with pytest.raises(BatcherClosed):
+        batcher.submit("x", deadline=later())
