@@ -21,12 +21,14 @@ from api.spanner.tx import DeadlinePassed
 class Recorder:
     def __init__(self, *, poison: str | None = None, transient: bool = False) -> None:
         self.groups: list[list[str]] = []
+        self.entered = threading.Event()  # set when a group reaches apply
         self.gate = threading.Event()
         self.gate.set()
         self.poison = poison
         self.transient = transient
 
     def __call__(self, items: Sequence[str], deadline: float) -> list[str]:
+        self.entered.set()
         self.gate.wait(10)
         if self.transient:
             raise gexc.ServiceUnavailable("down")
@@ -52,7 +54,7 @@ def test_items_arriving_during_a_commit_form_the_next_group() -> None:
     recorder.gate.clear()  # the first group's commit is "in flight"
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
     first = batcher.submit("first", deadline=later())
-    time.sleep(0.05)  # let the writer take "first" and block in apply
+    assert recorder.entered.wait(5)  # the writer took "first" and is blocked in apply
     rest = [batcher.submit(f"x{i}", deadline=later()) for i in range(20)]
     recorder.gate.set()
     for future in [first, *rest]:
@@ -65,12 +67,14 @@ def test_group_size_is_capped() -> None:
     recorder = Recorder()
     recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=3)
-    futures = [batcher.submit(f"x{i}", deadline=later()) for i in range(7)]
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+    futures = [blocker, *(batcher.submit(f"x{i}", deadline=later()) for i in range(7))]
     recorder.gate.set()
     for future in futures:
         future.result(5)
-    assert all(len(group) <= 3 for group in recorder.groups)
-    assert [x for group in recorder.groups for x in group] == [f"x{i}" for i in range(7)]
+    assert [len(group) for group in recorder.groups] == [1, 3, 3, 1]
+    assert [x for group in recorder.groups[1:] for x in group] == [f"x{i}" for i in range(7)]
     batcher.close()
 
 
@@ -79,7 +83,7 @@ def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
     recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
     blocker = batcher.submit("blocker", deadline=later())
-    time.sleep(0.05)
+    assert recorder.entered.wait(5)
     items = ["a", "b", "bad", "c", "d"]
     futures = [batcher.submit(x, deadline=later()) for x in items]
     recorder.gate.set()

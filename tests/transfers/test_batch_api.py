@@ -9,6 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pytest_mock import MockerFixture
 
+from api.app import create_app
+from api.transfers import batch as batch_module
+
 Ids = Callable[[str], str]
 
 
@@ -118,9 +121,6 @@ def test_atomic_batch_failure_writes_nothing_and_names_the_item(
 def test_large_batch_is_committed_in_chunks_in_order(
     ledger_settings: Any, unique: Ids, mocker: MockerFixture
 ) -> None:
-    from api.app import create_app
-    from api.transfers import batch as batch_module
-
     settings = ledger_settings.model_copy(update={"max_transfers_per_commit": 4})
     spy = mocker.spy(batch_module, "apply_transfers")
     with TestClient(create_app(settings, configure_logs=False)) as small_chunks:
@@ -139,8 +139,6 @@ def test_large_batch_is_committed_in_chunks_in_order(
 def test_atomic_batch_larger_than_one_commit_is_rejected_up_front(
     ledger_settings: Any, unique: Ids
 ) -> None:
-    from api.app import create_app
-
     settings = ledger_settings.model_copy(update={"max_transfers_per_commit": 2})
     with TestClient(create_app(settings, configure_logs=False)) as small:
         response = batch(small, [t(unique("t"), "a", "b", 1) for _ in range(3)], atomic=True)

@@ -89,6 +89,12 @@ def make_ledger(
         ledger.databases.close()
 
 
+def transfer(transfer_id: str, credit: str, amount: int) -> TransferCreate:
+    return TransferCreate(
+        id=transfer_id, debit_account_id="bank", credit_account_id=credit, amount=amount
+    )
+
+
 def signature(result: TransferResult) -> tuple[Any, ...]:
     if result.error is not None:
         return ("failed", result.error.code)
@@ -153,8 +159,7 @@ def test_aborted_group_is_retried_and_applied_once(
     mocker.patch.object(Transaction, "commit", autospec=True, side_effect=commit)
     writer = TransferWriter(ledger.databases.writer, ledger.settings)
     assert writer.batcher is not None
-    requests = [TransferCreate(id=f"t{i}", debit_account_id="bank",
-                               credit_account_id="wallet-1", amount=10) for i in range(5)]  # fmt: skip
+    requests = [transfer(f"t{i}", "wallet-1", 10) for i in range(5)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     assert all(f.result(10).created for f in futures)
     writer.close()
@@ -177,8 +182,7 @@ def test_non_retryable_failure_of_one_item_commits_the_rest(
     mocker.patch("api.transfers.transaction.repository.insert_transfers", side_effect=insert)
     writer = TransferWriter(ledger.databases.writer, ledger.settings)
     assert writer.batcher is not None
-    requests = [TransferCreate(id=f"t{i}", debit_account_id="bank",
-                               credit_account_id="wallet-1", amount=i + 1) for i in range(6)]  # fmt: skip
+    requests = [transfer(f"t{i}", "wallet-1", i + 1) for i in range(6)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     outcomes = [type(f.exception(10)).__name__ if f.exception(10) else "ok" for f in futures]
     writer.close()
@@ -192,8 +196,7 @@ def test_shutdown_flushes_queued_transfers(make_ledger: Callable[..., Ledger]) -
     ledger = make_ledger(group_commit_window_ms=2000)  # would linger for 2 s
     writer = TransferWriter(ledger.databases.writer, ledger.settings)
     assert writer.batcher is not None
-    requests = [TransferCreate(id=f"t{i}", debit_account_id="bank",
-                               credit_account_id="wallet-2", amount=1) for i in range(4)]  # fmt: skip
+    requests = [transfer(f"t{i}", "wallet-2", 1) for i in range(4)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     assert writer.close(timeout=8)
     assert all(f.result(0).created for f in futures)
