@@ -68,10 +68,14 @@ class Settings(BaseSettings):
     # --- batching ------------------------------------------------------------
     # Concurrent single-transfer requests of a worker share one transaction.
     group_commit_enabled: bool = True
+    # How long the writer lingers for more requests once concurrency has been seen.
     group_commit_window_ms: float = Field(default=2.0, ge=0, le=1000)
-    group_commit_max_items: int = Field(default=500, ge=1, le=2000)
-    # Transfers per commit: ~36 mutations each, so 2,000 stays under Spanner's
-    # 80,000-mutation limit with room for index entries.
+    # Measured on the emulator: commits of 64-250 transfers give the most transfers/s;
+    # the cost of one commit grows faster than its size beyond that (docs/BENCHMARKS.md).
+    group_commit_max_items: int = Field(default=100, ge=1, le=2000)
+    batch_chunk_size: int = Field(default=100, ge=1, le=2000)
+    # The most one commit may hold (atomic batches must fit it): ~36 mutations per
+    # transfer, so 2,000 stays under Spanner's 80,000-mutation limit.
     max_transfers_per_commit: int = Field(default=1000, ge=1, le=2000)
     batch_max_transfers: int = Field(default=1000, ge=1, le=10_000)
 

@@ -74,6 +74,7 @@ class WriteBatcher(Generic[Item, Result]):
         self._cond = threading.Condition()
         self._closing = False
         self._groups = self._items = self._splits = 0
+        self._last_group_size = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -131,8 +132,11 @@ class WriteBatcher(Generic[Item, Result]):
                 if self._closing:
                     return None
                 self._cond.wait()
-            # Linger briefly for company, unless enough is queued or we are closing.
-            window_ends = time.monotonic() + self._window
+            # Linger briefly for company, but only once concurrency has shown itself
+            # (the last group had company, or more than one item is waiting): a lone
+            # client must not pay the window on every request.
+            company = self._last_group_size > 1 or len(self._queue) > 1
+            window_ends = time.monotonic() + (self._window if company else 0.0)
             while len(self._queue) < self._max_items and not self._closing:
                 remaining = window_ends - time.monotonic()
                 if remaining <= 0:
@@ -141,6 +145,7 @@ class WriteBatcher(Generic[Item, Result]):
             group: list[_Pending[Item, Result]] = []
             while self._queue and len(group) < self._max_items:
                 group.append(self._queue.popleft())
+            self._last_group_size = len(group)
         return group
 
     def _commit(self, group: list[_Pending[Item, Result]]) -> None:

@@ -66,7 +66,7 @@ def _apply_each(
             valid.append(index)
         except LedgerError as error:
             results[index] = TransferResult(created=False, error=error)
-    size = settings.max_transfers_per_commit
+    size = min(settings.batch_chunk_size, settings.max_transfers_per_commit)
     for start in range(0, len(valid), size):
         chunk = valid[start : start + size]
         chunk_results = apply_transfers(

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, SettingsDep, TransferWriterDep
+from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
+from api.ratelimit import enforce_rate_limit
 from api.transfers import service
 from api.transfers.batch import apply_batch
 from api.transfers.errors import (
@@ -24,7 +26,12 @@ from api.transfers.schemas import (
     TransferCreate,
 )
 
-router = APIRouter(prefix="/v1", tags=["transfers"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["transfers"],
+    dependencies=[Depends(enforce_rate_limit)],
+    responses=EDGE_RESPONSES,
+)
 
 
 @router.post(

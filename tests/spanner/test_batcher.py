@@ -134,3 +134,10 @@ def test_close_flushes_what_is_queued_then_refuses_new_items() -> None:
     assert [f.result(0) for f in futures] == ["A", "B", "C"]
     with pytest.raises(BatcherClosed):
         batcher.submit("x", deadline=later())
+
+
+def test_a_lone_request_does_not_wait_for_the_window() -> None:
+    batcher = WriteBatcher(Recorder(), window_seconds=5, max_items=100)
+    # Answered long before the 5 s window would end: nobody else was waiting.
+    assert batcher.submit("alone", deadline=later()).result(timeout=2.5) == "ALONE"
+    batcher.close()

@@ -121,7 +121,7 @@ def test_atomic_batch_failure_writes_nothing_and_names_the_item(
 def test_large_batch_is_committed_in_chunks_in_order(
     ledger_settings: Any, unique: Ids, mocker: MockerFixture
 ) -> None:
-    settings = ledger_settings.model_copy(update={"max_transfers_per_commit": 4})
+    settings = ledger_settings.model_copy(update={"batch_chunk_size": 4})
     spy = mocker.spy(batch_module, "apply_transfers")
     with TestClient(create_app(settings, configure_logs=False)) as small_chunks:
         a, b = unique("acct"), unique("acct")

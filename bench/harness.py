@@ -1,0 +1,94 @@
+"""A private emulator, databases with the schema applied, and the service as a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from google.cloud import spanner
+
+from api.config import Settings
+from api.spanner.admin import ensure_instance_and_database
+from api.spanner.database import build_client
+from api.spanner.emulator import Emulator, free_port
+from api.spanner.migrations import apply_migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT, INSTANCE = "bench-project", "bench"
+
+
+def bench_settings(emulator_host: str, database: str, **overrides: object) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, emulator_host=emulator_host, project=PROJECT,
+        spanner_instance=INSTANCE, spanner_database=database, auth_mode="none", **overrides,
+    )  # fmt: skip
+
+
+def create_database(emulator_host: str, database: str) -> Settings:
+    settings = bench_settings(emulator_host, database)
+    client = build_client(settings)
+    ensure_instance_and_database(client, INSTANCE, database)
+    handle = client.instance(INSTANCE).database(database, pool=spanner.BurstyPool())
+    apply_migrations(handle, settings.ddl_dir, emulator=True, out=lambda _: None)
+    return settings
+
+
+@contextmanager
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+@contextmanager
+def service(emulator_host: str, database: str, env: dict[str, str]) -> Iterator[str]:
+    """The real service (uvicorn, one worker, as on Cloud Run) on a free port."""
+    port = free_port()
+    process_env = {
+        **os.environ,
+        "SPANNER_EMULATOR_HOST": emulator_host,
+        "LEDGER_PROJECT": PROJECT,
+        "LEDGER_SPANNER_INSTANCE": INSTANCE,
+        "LEDGER_SPANNER_DATABASE": database,
+        "LEDGER_AUTH_MODE": "none",
+        "LEDGER_LOG_LEVEL": "WARNING",
+        # All load comes from one local principal; the per-principal limit would
+        # measure itself instead of the ledger.
+        "LEDGER_RATE_LIMIT_PER_SECOND": "0",
+        **env,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=process_env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("service did not become ready")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def open_accounts(url: str, count: int, prefix: str) -> list[str]:
+    ids = [f"{prefix}-{i:04d}" for i in range(count)]
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for account_id in ids:
+            response = http.post("/v1/accounts", json={"id": account_id, "currency": "USD"})
+            response.raise_for_status()
+    return ids

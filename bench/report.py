@@ -1,0 +1,161 @@
+"""Render docs/BENCHMARKS.md and the throughput plot from one run's measurements."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to a file
+import matplotlib.pyplot as plt
+
+from bench.scenarios import Measurement
+
+GROUP_ON = "HTTP, group commit on"
+GROUP_OFF = "HTTP, group commit off"
+BATCH = "batch endpoint"
+CEILING = "no-HTTP ceiling"
+
+
+def _find(results: list[Measurement], scenario: str, parameter: int) -> Measurement | None:
+    return next((m for m in results if m.scenario == scenario and m.parameter == parameter), None)
+
+
+def _ratio(a: Measurement | None, b: Measurement | None) -> float | None:
+    if a is None or b is None or not b.transfers_per_second:
+        return None
+    return a.transfers_per_second / b.transfers_per_second
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def plot(results: list[Measurement], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for scenario, style in ((GROUP_ON, "o-"), (GROUP_OFF, "s--")):
+        points = sorted((m.parameter, m.transfers_per_second) for m in results
+                        if m.scenario == scenario)  # fmt: skip
+        if points:
+            ax.plot(*zip(*points, strict=True), style, label=scenario)
+    ceiling = _find(results, CEILING, 32)
+    if ceiling:
+        label = f"no-HTTP ceiling, 32 per commit ({ceiling.transfers_per_second:.0f}/s)"
+        ax.axhline(ceiling.transfers_per_second, color="grey", linestyle=":", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("concurrent clients (single-transfer POSTs)")
+    ax.set_ylabel("transfers / s")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("spanner-ledger on the Spanner emulator, one uvicorn worker")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _table(results: list[Measurement], scenario: str, label: str) -> list[str]:
+    rows = [m for m in results if m.scenario == scenario]
+    lines = [
+        f"| {label} | transfers/s | p50 ms | p99 ms | responses |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for m in rows:
+        statuses = ", ".join(f"{k}: {v}" for k, v in m.statuses.items())
+        lines.append(f"| {m.parameter} | {m.transfers_per_second:,.1f} | {m.p50_ms} | "
+                     f"{m.p99_ms} | {statuses} |")  # fmt: skip
+    return lines
+
+
+def render(results: list[Measurement], *, seconds: float, plot_name: str) -> str:
+    gc32, ceil32 = _find(results, GROUP_ON, 32), _find(results, CEILING, 32)
+    b1000, ceil1000 = _find(results, BATCH, 1000), _find(results, CEILING, 1000)
+    on = sorted((m.parameter, m.transfers_per_second) for m in results if m.scenario == GROUP_ON)
+    never_falls = all(b[1] >= a[1] for a, b in itertools.pairwise(on))
+    http_5xx = sum(
+        v for m in results if m.scenario != CEILING for k, v in m.statuses.items() if k >= "500"
+    )
+    r32, r1000 = _ratio(gc32, ceil32), _ratio(b1000, ceil1000)
+
+    def verdict(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "**not met**")
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`); do not edit by hand. Every figure below",
+        "comes from one run on one machine, so compare **ratios within the run**: these",
+        "shared 2-core machines drift by 2x between runs.",
+        "",
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{_commit()}`",
+        f"- machine: {_cpu()}, {os.cpu_count()} cores; Spanner emulator "
+        "(gcloud SDK), one uvicorn worker, load generator on the same machine",
+        f"- each point: closed-loop clients for {seconds:g} s after a warm-up; 200 accounts,",
+        "  random pairs, unique transfer ids",
+        "- load generator: bench/httpclient.py, a minimal asyncio HTTP/1.1 keep-alive",
+        '  client in one process (see "Load generator" below for why)',
+        "",
+        "## Targets (ratios from this run)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        f"| single POSTs at 32 clients ≥ 70 % of the no-HTTP ceiling at 32 per commit | "
+        f"{r32:.0%} ({gc32.transfers_per_second:,.0f} vs {ceil32.transfers_per_second:,.0f}/s) | "
+        f"{verdict(r32 >= 0.70)} |"
+        if r32 is not None and gc32 and ceil32
+        else "| single POSTs at 32 clients | n/a | |",
+        f"| p99 at 32 clients ≤ 100 ms (group commit on) | {gc32.p99_ms} ms | "
+        f"{verdict(gc32.p99_ms <= 100)} |"
+        if gc32
+        else "| p99 at 32 clients | n/a | |",
+        f"| throughput never falls from 1 to 64 clients (group commit on) | "
+        f"{' → '.join(f'{t:,.0f}' for _, t in on)} | {verdict(never_falls)} |",
+        f"| batch endpoint, 1,000 per request ≥ 85 % of the ceiling at 1,000 per commit | "
+        f"{r1000:.0%} ({b1000.transfers_per_second:,.0f} vs "
+        f"{ceil1000.transfers_per_second:,.0f}/s) | {verdict(r1000 >= 0.85)} |"
+        if r1000 is not None and b1000 and ceil1000
+        else "| batch 1,000 | n/a | |",
+        f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
+        "",
+        f"![throughput vs clients]({plot_name})",
+        "",
+        "## Single-transfer POSTs, group commit on",
+        "",
+        *_table(results, GROUP_ON, "clients"),
+        "",
+        "## Single-transfer POSTs, group commit off (one transaction per request)",
+        "",
+        *_table(results, GROUP_OFF, "clients"),
+        "",
+        "## Batch endpoint (`POST /v1/transfers:batch`, atomic=false, one client)",
+        "",
+        *_table(results, BATCH, "per request"),
+        "",
+        "## No-HTTP ceiling (the same transaction code called directly, one at a time)",
+        "",
+        *_table(results, CEILING, "per commit"),
+        "",
+        "Latency columns of the ceiling are per transaction.",
+        "",
+    ]
+    return "\n".join(lines)

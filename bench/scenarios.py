@@ -1,0 +1,178 @@
+"""What the benchmark measures: HTTP single POSTs, HTTP batches, the no-HTTP ceiling."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from api.config import Settings
+from api.spanner.database import build_client
+from api.spanner.handles import DatabaseHandles
+from api.transfers.schemas import TransferCreate
+from api.transfers.transaction import apply_transfers
+from bench.httpclient import HttpConnection
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    parameter: int  # clients, or transfers per request / transaction
+    seconds: float
+    transfers: int
+    transfers_per_second: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _measurement(
+    scenario: str,
+    parameter: int,
+    *,
+    elapsed: float,
+    transfers: int,
+    latencies: list[float],
+    statuses: Counter[int],
+) -> Measurement:
+    ordered = sorted(latencies)
+    return Measurement(
+        scenario=scenario,
+        parameter=parameter,
+        seconds=round(elapsed, 2),
+        transfers=transfers,
+        transfers_per_second=round(transfers / elapsed, 1),
+        p50_ms=round(statistics.median(ordered) * 1000, 1) if ordered else float("nan"),
+        p99_ms=round(_percentile(ordered, 0.99) * 1000, 1),
+        statuses={str(k): v for k, v in sorted(statuses.items())},
+    )
+
+
+def _body(rng: random.Random, accounts: list[str], transfer_id: str) -> dict[str, object]:
+    debit, credit = rng.sample(accounts, 2)
+    return {"id": transfer_id, "debit_account_id": debit, "credit_account_id": credit,
+            "amount": rng.randint(1, 1000)}  # fmt: skip
+
+
+async def _closed_loop(
+    url: str, clients: int, seconds: float, make_request: object, path: str
+) -> tuple[float, list[float], Counter[int], int]:
+    """``clients`` connections each sending the next request as soon as one returns."""
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    transfers = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal transfers
+        connection = HttpConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+        i = 0
+        try:
+            while time.perf_counter() < stop_at:
+                body, count = make_request(n, i)  # type: ignore[operator]
+                started = time.perf_counter()
+                status, _ = await connection.post_json(path, body)
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+                if status in (200, 201):
+                    transfers += count
+                i += 1
+        finally:
+            await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return time.perf_counter() - started, latencies, statuses, transfers
+
+
+def single_posts(url: str, accounts: list[str], clients: int, seconds: float,
+                 scenario: str) -> Measurement:  # fmt: skip
+    run = uuid.uuid4().hex[:8]
+    rngs = [random.Random(f"{run}-{n}") for n in range(clients)]
+
+    def make(n: int, i: int) -> tuple[dict[str, object], int]:
+        return _body(rngs[n], accounts, f"s{run}-{n}-{i}"), 1
+
+    elapsed, latencies, statuses, transfers = asyncio.run(
+        _closed_loop(url, clients, seconds, make, "/v1/transfers")
+    )
+    return _measurement(
+        scenario,
+        clients,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
+
+
+def batches(
+    url: str, accounts: list[str], size: int, seconds: float, clients: int = 1
+) -> Measurement:
+    run = uuid.uuid4().hex[:8]
+    rng = random.Random(run)
+
+    def make(n: int, i: int) -> tuple[dict[str, object], int]:
+        items = [_body(rng, accounts, f"b{run}-{n}-{i}-{k}") for k in range(size)]
+        return {"transfers": items, "atomic": False}, size
+
+    elapsed, latencies, statuses, transfers = asyncio.run(
+        _closed_loop(url, clients, seconds, make, "/v1/transfers:batch")
+    )
+    return _measurement(
+        "batch endpoint",
+        size,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
+
+
+def ceiling(settings: Settings, accounts: list[str], per_txn: int, seconds: float) -> Measurement:
+    """The same transaction code with no HTTP: K transfers per commit, back to back."""
+    databases = DatabaseHandles.open(settings, build_client(settings))
+    run = uuid.uuid4().hex[:8]
+    rng = random.Random(run)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    transfers = 0
+    stop_at = time.perf_counter() + seconds
+    started = time.perf_counter()
+    i = 0
+    while time.perf_counter() < stop_at:
+        requests = [
+            TransferCreate.model_validate(_body(rng, accounts, f"r{run}-{i}-{k}"))
+            for k in range(per_txn)
+        ]
+        t0 = time.perf_counter()
+        results = apply_transfers(
+            databases.writer, requests, tag="bench.ceiling", deadline=time.monotonic() + 60
+        )
+        latencies.append(time.perf_counter() - t0)
+        ok = sum(1 for r in results if r.error is None)
+        statuses[201] += ok
+        transfers += ok
+        i += 1
+    elapsed = time.perf_counter() - started
+    databases.close()
+    return _measurement(
+        "no-HTTP ceiling",
+        per_txn,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
