@@ -19,6 +19,7 @@ from api.accounts.router import router as accounts_router
 from api.auth import Authenticator
 from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
+from api.edge import install_edge
 from api.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_TYPE_BASE,
@@ -60,6 +61,7 @@ class Runtime:
                 self.starts += 1
                 self._databases = DatabaseHandles.open(self.settings)
                 self._writer = TransferWriter(self._databases.writer, self.settings)
+                log.info("runtime started")
 
     @property
     def databases(self) -> DatabaseHandles:
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.runtime = runtime
     app.state.authenticator = authenticator
     app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
+    install_edge(app, settings)
     _install_error_handlers(app, settings)
     for router in (health_router, accounts_router, transfers_router, balances_router):
         app.include_router(router)

@@ -97,16 +97,17 @@ class Settings(BaseSettings):
     auth_principal_scopes: Annotated[dict[str, list[Scope]], NoDecode] = Field(default_factory=dict)
 
     # --- edge ------------------------------------------------------------------
-    # Request bodies above this are refused with 413 before they are read whole
-    # (a 1,000-transfer batch with metadata stays well under 2 MiB).
-    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
+    # Request bodies above this are refused with 413 before they are read whole.
+    # 6 MiB: a full 1,000-transfer batch with maximal (4 KiB) metadata is ~4.4 MB.
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
     # CORS is off unless origins are listed (JSON list or comma-separated), e.g.
     # LEDGER_CORS_ALLOW_ORIGINS=https://console.example.com,https://ops.example.com
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Token bucket per principal, per worker process (N instances allow N times this).
-    # 0 in either disables the limit.
-    rate_limit_per_second: float = Field(default=200.0, ge=0)
-    rate_limit_burst: int = Field(default=400, ge=0)
+    # 0 in either disables the limit. A principal is usually a whole calling service,
+    # so the default only stops a runaway client, not normal traffic.
+    rate_limit_per_second: float = Field(default=1000.0, ge=0)
+    rate_limit_burst: int = Field(default=2000, ge=0)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

@@ -25,12 +25,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
 from api.auth import LOCAL_PRINCIPAL, PrincipalDep
-from api.errors import PROBLEM_CONTENT_TYPE, LedgerError, Problem
+from api.errors import LedgerError
 
 DEFAULT_MAX_KEYS = 10_000
 
@@ -135,19 +134,3 @@ async def enforce_rate_limit(request: Request, principal: PrincipalDep) -> None:
     wait = limiter.acquire(key)
     if wait > 0:
         raise RateLimited(retry_after_seconds(wait))
-
-
-def _problem_response(error: type[LedgerError], description: str) -> dict[str, Any]:
-    return {
-        "model": Problem,
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
-# Router-level ``responses=``: what the edge adds to every v1 route (see api.edge).
-RATE_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    RateLimited.status: _problem_response(
-        RateLimited, "Too many requests from this caller; see Retry-After."
-    ),
-}

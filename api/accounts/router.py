@@ -2,18 +2,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.accounts import service
 from api.accounts.errors import AccountNotFound
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, SettingsDep
+from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
 from api.limits import check_page_size
+from api.ratelimit import enforce_rate_limit
 
-router = APIRouter(prefix="/v1", tags=["accounts"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["accounts"],
+    dependencies=[Depends(enforce_rate_limit)],
+    responses=EDGE_RESPONSES,
+)
 
 AccountIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 PageToken = Annotated[str | None, Query(max_length=512)]

@@ -2,16 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep
 from api.balances import service
 from api.balances.schemas import BalanceSnapshot
 from api.deps import DatabasesDep, SettingsDep
+from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
+from api.ratelimit import enforce_rate_limit
 
-router = APIRouter(prefix="/v1", tags=["balances"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["balances"],
+    dependencies=[Depends(enforce_rate_limit)],
+    responses=EDGE_RESPONSES,
+)
 
 
 @router.get(

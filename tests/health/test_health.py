@@ -6,16 +6,18 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.config import Settings
+from api.spanner.migrations import load_migrations
 
 
 def test_healthz_answers_without_spanner(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_reports_schema_version(client: TestClient) -> None:
+def test_readyz_reports_schema_version(client: TestClient, ledger_settings: Settings) -> None:
+    latest = load_migrations(ledger_settings.ddl_dir)[-1].version
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "schema_version": 1}
+    assert response.json() == {"status": "ready", "schema_version": latest}
 
 
 def test_readyz_is_503_when_schema_is_behind(
