@@ -1,0 +1,24 @@
+# Every API the ledger and its delivery use. Disabling them on destroy would break
+# anything else in the project that uses them, so destroy leaves them on.
+locals {
+  services = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com", # short-lived tokens: impersonation, ID tokens
+    "logging.googleapis.com",
+    "run.googleapis.com",
+    "spanner.googleapis.com",
+    "sts.googleapis.com", # workload identity federation token exchange
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "enabled" {
+  for_each = local.services
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}

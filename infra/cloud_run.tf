@@ -1,0 +1,170 @@
+# The ledger on Cloud Run. Terraform owns the service's configuration; Cloud Build owns
+# the image (each build deploys `<repo>/<service>:<commit sha>`), so Terraform ignores
+# image changes after the first apply.
+
+locals {
+  # Cloud Run's deterministic URL: known before the service exists, so it can be the
+  # token audience the service checks (LEDGER_AUTH_AUDIENCE) and the one callers ask for.
+  service_url = "https://${var.service_name}-${data.google_project.this.number}.${var.region}.run.app"
+
+  # Who may do what, by verified token principal. The build account reads once per
+  # deploy (smoke test); nothing else is implied.
+  principal_scopes = merge(
+    var.principal_scopes,
+    { (google_service_account.build.email) = ["ledger.read"] },
+  )
+
+  service_env = {
+    LEDGER_PROJECT                 = var.project_id
+    LEDGER_SPANNER_INSTANCE        = google_spanner_instance.ledger.name
+    LEDGER_SPANNER_DATABASE        = google_spanner_database.ledger.name
+    LEDGER_SESSION_MODE            = var.session_mode
+    LEDGER_AUTH_MODE               = "google"
+    LEDGER_AUTH_AUDIENCE           = local.service_url
+    LEDGER_AUTH_PRINCIPAL_SCOPES   = jsonencode(local.principal_scopes)
+    LEDGER_USE_DATABASE_ROLES      = "true"
+    LEDGER_READER_ROLE             = "ledger_reader"
+    LEDGER_WRITER_ROLE             = "ledger_writer"
+    LEDGER_REQUEST_TIMEOUT_SECONDS = tostring(min(300, max(1, var.request_timeout_seconds - 5)))
+    LEDGER_LOG_LEVEL               = var.log_level
+  }
+}
+
+resource "google_cloud_run_v2_service" "ledger" {
+  project     = var.project_id
+  name        = var.service_name
+  location    = var.region
+  description = "spanner-ledger: double-entry ledger HTTP API"
+  ingress     = var.ingress
+
+  deletion_protection = var.deletion_protection
+  # Every request must carry an ID token of a principal holding roles/run.invoker
+  # (the default; stated so that nobody flips it quietly).
+  invoker_iam_disabled = false
+
+  template {
+    service_account                  = google_service_account.runtime.email
+    max_instance_request_concurrency = var.concurrency
+    timeout                          = "${var.request_timeout_seconds}s"
+
+    scaling {
+      min_instance_count = var.min_instances
+      max_instance_count = var.max_instances
+    }
+
+    containers {
+      name  = "ledger"
+      image = var.initial_image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.cpu
+          memory = var.memory
+        }
+        cpu_idle          = !var.cpu_always_allocated
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.service_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      # Traffic only once Spanner answers and the schema is current (the build migrates
+      # before it deploys). Up to 60 s: initial_delay + failure_threshold x period.
+      startup_probe {
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 2
+        failure_threshold     = 30
+        http_get {
+          path = "/readyz"
+        }
+      }
+
+      # Restart only a wedged process: /healthz does not touch Spanner, so a Spanner
+      # outage gives 503s from the app, not a crash loop.
+      liveness_probe {
+        period_seconds    = 10
+        timeout_seconds   = 3
+        failure_threshold = 3
+        http_get {
+          path = "/healthz"
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  lifecycle {
+    ignore_changes = [
+      # Cloud Build deploys a new image per commit.
+      template[0].containers[0].image,
+      # Set by gcloud on each deploy.
+      client,
+      client_version,
+      template[0].labels,
+      template[0].annotations,
+    ]
+  }
+
+  depends_on = [
+    google_project_service.enabled["run.googleapis.com"],
+    google_spanner_database_iam_member.runtime_fine_grained_access,
+    google_spanner_database_iam_member.runtime_database_roles,
+  ]
+}
+
+# Callers (never allUsers / allAuthenticatedUsers: the variable refuses them).
+resource "google_cloud_run_v2_service_iam_member" "invokers" {
+  for_each = toset(var.invoker_members)
+
+  project  = var.project_id
+  location = google_cloud_run_v2_service.ledger.location
+  name     = google_cloud_run_v2_service.ledger.name
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+# The build's smoke test calls /readyz and one read after each deploy.
+resource "google_cloud_run_v2_service_iam_member" "build_invoker" {
+  project  = var.project_id
+  location = google_cloud_run_v2_service.ledger.location
+  name     = google_cloud_run_v2_service.ledger.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.build.member
+}
+
+# `gcloud run deploy --no-allow-unauthenticated` re-asserts on every deploy that the
+# service is private: it reads the service's IAM policy and writes it back without
+# allUsers. That needs run.services.get/setIamPolicy, which roles/run.developer lacks.
+# This custom role holds exactly those two permissions, bound on this service only.
+resource "google_project_iam_custom_role" "run_service_iam_editor" {
+  project     = var.project_id
+  role_id     = "${replace(var.service_name, "-", "_")}RunServiceIamEditor"
+  title       = "Ledger: edit one Cloud Run service's IAM policy"
+  description = "Lets the ledger build keep its Cloud Run service private (gcloud run deploy --no-allow-unauthenticated)."
+  permissions = [
+    "run.services.getIamPolicy",
+    "run.services.setIamPolicy",
+  ]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "build_keeps_service_private" {
+  project  = var.project_id
+  location = google_cloud_run_v2_service.ledger.location
+  name     = google_cloud_run_v2_service.ledger.name
+  role     = google_project_iam_custom_role.run_service_iam_editor.id
+  member   = google_service_account.build.member
+}

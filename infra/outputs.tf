@@ -1,0 +1,54 @@
+output "service_url" {
+  description = "URL of the Cloud Run service; also the ID token audience callers must request."
+  value       = local.service_url
+}
+
+output "service_uri_reported" {
+  description = "The URL Cloud Run reports for the service (either URL form reaches the same service)."
+  value       = google_cloud_run_v2_service.ledger.uri
+}
+
+output "runtime_service_account_email" {
+  description = "The ledger's runtime identity (Spanner roles ledger_reader / ledger_writer only)."
+  value       = google_service_account.runtime.email
+}
+
+output "build_service_account_email" {
+  description = "Cloud Build's identity: push, migrate (DDL), deploy, smoke test."
+  value       = google_service_account.build.email
+}
+
+output "artifact_repository" {
+  description = "Docker repository path for the ledger's images."
+  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.ledger.repository_id}"
+}
+
+output "spanner_instance" {
+  description = "LEDGER_SPANNER_INSTANCE."
+  value       = google_spanner_instance.ledger.name
+}
+
+output "spanner_database" {
+  description = "LEDGER_SPANNER_DATABASE."
+  value       = google_spanner_database.ledger.name
+}
+
+output "build_source_staging_dir" {
+  description = "Pass as --gcs-source-staging-dir to `gcloud builds submit`."
+  value       = "gs://${google_storage_bucket.build_source.name}/source"
+}
+
+output "cloudbuild_substitutions" {
+  description = "The --substitutions argument for a manual `gcloud builds submit` (append COMMIT_SHA=$(git rev-parse HEAD))."
+  value       = join(",", [for k, v in local.build_substitutions : "${k}=${v}"])
+}
+
+output "workload_identity_provider_github" {
+  description = "workload_identity_provider input of google-github-actions/auth."
+  value       = google_iam_workload_identity_pool_provider.github.name
+}
+
+output "workload_identity_provider_aws" {
+  description = "Audience/provider for the Lambda's external-account credential configuration (null when AWS is disabled)."
+  value       = local.aws_enabled ? google_iam_workload_identity_pool_provider.aws[0].name : null
+}

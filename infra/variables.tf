@@ -1,0 +1,258 @@
+# ----------------------------------------------------------------------------------
+# Where
+# ----------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "ID of the Google Cloud project that holds every resource of the ledger."
+  type        = string
+}
+
+variable "region" {
+  description = "Region for Cloud Run, Artifact Registry, the Cloud Build trigger and (by default) the Spanner instance configuration."
+  type        = string
+  default     = "us-central1"
+}
+
+# ----------------------------------------------------------------------------------
+# Spanner
+# ----------------------------------------------------------------------------------
+
+variable "spanner_instance_name" {
+  description = "Spanner instance ID (LEDGER_SPANNER_INSTANCE)."
+  type        = string
+  default     = "ledger"
+}
+
+variable "spanner_instance_config" {
+  description = "Spanner instance configuration, e.g. regional-us-central1 or nam6 (multi-region). Null means regional-<region>."
+  type        = string
+  default     = null
+}
+
+variable "spanner_processing_units" {
+  description = "Compute capacity of the Spanner instance in processing units: 100 to 900 in steps of 100, then multiples of 1000 (1000 = 1 node)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition = (
+      (var.spanner_processing_units >= 100 && var.spanner_processing_units < 1000 && var.spanner_processing_units % 100 == 0)
+      || (var.spanner_processing_units >= 1000 && var.spanner_processing_units % 1000 == 0)
+    )
+    error_message = "Processing units must be 100-900 in steps of 100, or a multiple of 1000."
+  }
+}
+
+variable "spanner_database_name" {
+  description = "Spanner database ID (LEDGER_SPANNER_DATABASE). Its schema is owned by spanner_ddl/ and the migration runner, never by Terraform."
+  type        = string
+  default     = "ledger"
+}
+
+variable "spanner_version_retention_period" {
+  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it)."
+  type        = string
+  default     = "7d"
+}
+
+variable "deletion_protection" {
+  description = "Refuse to destroy the Spanner instance and database, and the Cloud Run service, from Terraform. Turn off only to tear down a scratch project."
+  type        = bool
+  default     = true
+}
+
+# ----------------------------------------------------------------------------------
+# Service accounts and images
+# ----------------------------------------------------------------------------------
+
+variable "runtime_service_account_id" {
+  description = "Account ID (the part before @) of the service account the ledger runs as on Cloud Run."
+  type        = string
+  default     = "ledger-runtime"
+}
+
+variable "build_service_account_id" {
+  description = "Account ID (the part before @) of the service account Cloud Build runs as: builds, migrates (DDL) and deploys."
+  type        = string
+  default     = "ledger-build"
+}
+
+variable "artifact_repository_id" {
+  description = "Artifact Registry Docker repository that holds the ledger's images (_REPOSITORY in cloudbuild.yaml)."
+  type        = string
+  default     = "ledger"
+}
+
+variable "image_retention_count" {
+  description = "How many most recent image versions Artifact Registry keeps; older untagged versions are cleaned up."
+  type        = number
+  default     = 20
+}
+
+variable "initial_image" {
+  description = "Image for the service's first revision, before Cloud Build has pushed one. Cloud Build owns the image from then on (Terraform ignores later changes)."
+  type        = string
+  default     = "us-docker.pkg.dev/cloudrun/container/hello"
+}
+
+# ----------------------------------------------------------------------------------
+# Cloud Run
+# ----------------------------------------------------------------------------------
+
+variable "service_name" {
+  description = "Name of the Cloud Run service (_SERVICE in cloudbuild.yaml); also the image name."
+  type        = string
+  default     = "ledger"
+}
+
+variable "min_instances" {
+  description = "Minimum number of warm instances (_MIN_INSTANCES). 1 or more avoids cold starts on the first request after idle."
+  type        = number
+  default     = 1
+}
+
+variable "max_instances" {
+  description = "Maximum number of instances; bounds cost and the number of Spanner sessions (max_instances x pool size)."
+  type        = number
+  default     = 10
+}
+
+variable "concurrency" {
+  description = "Maximum concurrent requests per instance (_CONCURRENCY). Concurrent transfers in one instance are group-committed together."
+  type        = number
+  default     = 80
+}
+
+variable "request_timeout_seconds" {
+  description = "Cloud Run request timeout in seconds (_TIMEOUT). Keep it above LEDGER_REQUEST_TIMEOUT_SECONDS so the app answers 503 before the platform cuts the request."
+  type        = number
+  default     = 30
+}
+
+variable "cpu" {
+  description = "vCPUs per instance."
+  type        = string
+  default     = "1"
+}
+
+variable "memory" {
+  description = "Memory per instance."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "cpu_always_allocated" {
+  description = "Instance-based billing (CPU outside requests, for background session keep-alive) instead of request-based billing."
+  type        = bool
+  default     = false
+}
+
+variable "ingress" {
+  description = "Who can reach the service over the network: INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER. IAM (run.invoker) is required in every case."
+  type        = string
+  default     = "INGRESS_TRAFFIC_ALL"
+
+  validation {
+    condition     = contains(["INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"], var.ingress)
+    error_message = "ingress must be INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."
+  }
+}
+
+variable "invoker_members" {
+  description = "IAM members allowed to call the service (roles/run.invoker), e.g. [\"serviceAccount:payments@my-project.iam.gserviceaccount.com\", \"group:ledger-ops@example.com\"]. Public principals are refused."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.invoker_members : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "The ledger is never public: allUsers and allAuthenticatedUsers cannot be invokers."
+  }
+}
+
+variable "principal_scopes" {
+  description = "LEDGER_AUTH_PRINCIPAL_SCOPES: caller principal (service account or user email) -> scopes (ledger.read, ledger.write). The build service account is added with ledger.read for the smoke test."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for scopes in values(var.principal_scopes) : alltrue([for s in scopes : contains(["ledger.read", "ledger.write"], s)])])
+    error_message = "Scopes must be ledger.read or ledger.write."
+  }
+}
+
+variable "session_mode" {
+  description = "LEDGER_SESSION_MODE: pooled (a warm session pool per instance) or multiplexed."
+  type        = string
+  default     = "pooled"
+
+  validation {
+    condition     = contains(["pooled", "multiplexed"], var.session_mode)
+    error_message = "session_mode must be pooled or multiplexed."
+  }
+}
+
+variable "log_level" {
+  description = "LEDGER_LOG_LEVEL of the service."
+  type        = string
+  default     = "INFO"
+}
+
+# ----------------------------------------------------------------------------------
+# Delivery: Cloud Build trigger, GitHub and AWS federation
+# ----------------------------------------------------------------------------------
+
+variable "github_owner" {
+  description = "GitHub user or organisation that owns the ledger repository (the Cloud Build GitHub app must be installed on it)."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "Name of the ledger's GitHub repository (without the owner)."
+  type        = string
+}
+
+variable "trigger_branch_regex" {
+  description = "Branches whose pushes run cloudbuild.yaml (test, build, migrate, deploy, smoke test)."
+  type        = string
+  default     = "^main$"
+}
+
+variable "github_actions_subject_suffix" {
+  description = "What follows repo:<owner>/<repository>: in the GitHub Actions OIDC `sub` claim allowed to act as the runtime service account: ref:refs/heads/main (push workflows on main) or environment:<name> (jobs bound to a GitHub environment)."
+  type        = string
+  default     = "ref:refs/heads/main"
+
+  validation {
+    condition     = can(regex("^(ref:refs/(heads|tags)/[^*]+|environment:[^*]+)$", var.github_actions_subject_suffix))
+    error_message = "Use ref:refs/heads/<branch>, ref:refs/tags/<tag> or environment:<name>, without wildcards."
+  }
+}
+
+variable "create_build_trigger" {
+  description = "Create the Cloud Build trigger. Needs the Cloud Build GitHub app connected to the repository first (see docs/DEPLOY.md); set false to deploy with `gcloud builds submit` only."
+  type        = bool
+  default     = true
+}
+
+variable "emulator_version" {
+  description = "Cloud Spanner emulator image tag the build's test step runs against (_EMULATOR_VERSION)."
+  type        = string
+  default     = "1.5.28"
+}
+
+variable "aws_account_id" {
+  description = "12-digit AWS account whose Lambda runs the ledger (the Lambda path). Empty disables the AWS workload identity provider."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.aws_account_id == "" || can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be empty or a 12-digit AWS account ID."
+  }
+}
+
+variable "aws_lambda_role_name" {
+  description = "Name of the Lambda function's IAM execution role; only sessions of this role may act as the runtime service account."
+  type        = string
+  default     = ""
+}
