@@ -70,6 +70,10 @@ class Runtime:
         return self._databases
 
     @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    @property
     def transfer_writer(self) -> TransferWriter:
         self.start()
         assert self._writer is not None  # noqa: S101 - start() set it

@@ -5,25 +5,34 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
 from api.spanner.handles import DatabaseHandles
 from api.transfers.writer import TransferWriter
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Async: trivial lookups must not cost a trip through the threadpool.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_databases(request: Request) -> DatabaseHandles:
-    # Starts the worker's runtime on first use when no lifespan ran (serverless adapters).
-    handles: DatabaseHandles = request.app.state.runtime.databases
+async def get_databases(request: Request) -> DatabaseHandles:
+    runtime = request.app.state.runtime
+    if not runtime.started:
+        # No lifespan ran (serverless adapters): start once, off the event loop.
+        await run_in_threadpool(runtime.start)
+    handles: DatabaseHandles = runtime.databases
     return handles
 
 
-def get_transfer_writer(request: Request) -> TransferWriter:
-    writer: TransferWriter = request.app.state.runtime.transfer_writer
+async def get_transfer_writer(request: Request) -> TransferWriter:
+    runtime = request.app.state.runtime
+    if not runtime.started:
+        # No lifespan ran (serverless adapters): start once, off the event loop.
+        await run_in_threadpool(runtime.start)
+    writer: TransferWriter = runtime.transfer_writer
     return writer
 
 

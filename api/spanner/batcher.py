@@ -18,6 +18,7 @@ Failures of the group as a whole:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -95,8 +96,20 @@ class WriteBatcher(Generic[Item, Result]):
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            # The item may still commit later; the caller retries with the same id
-            # and gets the stored result (idempotency makes that safe).
+            # Still queued: withdrawn. Already in a transaction: it may commit, and the
+            # caller's retry with the same id gets the stored result (idempotency).
+            future.cancel()
+            raise DeadlinePassed("waiting for group commit") from None
+
+    async def call_async(self, item: Item, *, deadline: float) -> Result:
+        """``call`` for the event loop: waits without holding a thread."""
+        future = self.submit(item, deadline=deadline)
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(future), timeout=max(0.0, deadline - time.monotonic())
+            )
+        except TimeoutError:
+            # wait_for cancelled the future: withdrawn if it was still queued.
             raise DeadlinePassed("waiting for group commit") from None
 
     @property
@@ -152,10 +165,12 @@ class WriteBatcher(Generic[Item, Result]):
         now = time.monotonic()
         live = []
         for pending in group:
+            if not pending.future.set_running_or_notify_cancel():
+                continue  # withdrawn by a caller who stopped waiting
             if pending.deadline <= now:
                 # Its caller has given up: don't write what nobody will be told of.
                 pending.future.set_exception(DeadlinePassed("expired in the queue"))
-            elif pending.future.set_running_or_notify_cancel():
+            else:
                 live.append(pending)
         if live:
             self._apply_or_split(live)

@@ -50,14 +50,16 @@ router = APIRouter(
         ),
     },
 )
-def create_transfer(
+async def create_transfer(
     body: TransferCreate,
     response: Response,
     writer: TransferWriterDep,
     settings: SettingsDep,
     _principal: WriterDep,
 ) -> Transfer:
-    transfer, created = service.create_transfer(writer=writer, settings=settings, request=body)
+    transfer, created = await service.create_transfer(
+        writer=writer, settings=settings, request=body
+    )
     response.status_code = 201 if created else 200
     return transfer
 

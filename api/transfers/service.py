@@ -11,12 +11,12 @@ from api.transfers.schemas import Transfer, TransferCreate
 from api.transfers.writer import TransferWriter
 
 
-def create_transfer(
+async def create_transfer(
     *, writer: TransferWriter, settings: Settings, request: TransferCreate
 ) -> tuple[Transfer, bool]:
     """Apply one transfer. Returns it and whether this call created it (False: replay)."""
     check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
-    result = writer.write(request)
+    result = await writer.write_async(request)
     if result.error is not None:
         raise result.error
     assert result.transfer is not None  # noqa: S101 - a success always carries it

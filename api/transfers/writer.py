@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from starlette.concurrency import run_in_threadpool
+
 from api.config import Settings
 from api.context import current_scope
 from api.errors import BackendUnavailable
@@ -42,22 +44,39 @@ class TransferWriter:
         return apply_transfers(self._database, requests, tag="transfers.group", deadline=deadline)
 
     def write(self, request: TransferCreate) -> TransferResult:
+        """Apply one transfer, blocking this thread until it is committed."""
         if self._batcher is None:
             (result,) = apply_transfers(self._database, [request], tag="transfers.create")
             return result
-        scope = current_scope()
-        deadline = (
-            scope.deadline
-            if scope is not None
-            else time.monotonic() + self._settings.request_timeout_seconds
-        )
         try:
-            return self._batcher.call(request, deadline=deadline)
+            return self._batcher.call(request, deadline=self._deadline())
         except BatcherClosed:
-            raise BackendUnavailable(
-                "This instance is shutting down; retry the request with the same id.",
-                retry_after_seconds=self._settings.retry_after_seconds,
-            ) from None
+            raise self._shutting_down() from None
+
+    async def write_async(self, request: TransferCreate) -> TransferResult:
+        """Apply one transfer from the event loop.
+
+        With group commit the request waits on the writer without holding a worker
+        thread, so concurrency is not capped by the threadpool's size.
+        """
+        if self._batcher is None:
+            return await run_in_threadpool(self.write, request)
+        try:
+            return await self._batcher.call_async(request, deadline=self._deadline())
+        except BatcherClosed:
+            raise self._shutting_down() from None
+
+    def _deadline(self) -> float:
+        scope = current_scope()
+        if scope is not None:
+            return scope.deadline
+        return time.monotonic() + self._settings.request_timeout_seconds
+
+    def _shutting_down(self) -> BackendUnavailable:
+        return BackendUnavailable(
+            "This instance is shutting down; retry the request with the same id.",
+            retry_after_seconds=self._settings.retry_after_seconds,
+        )
 
     def close(self, timeout: float = 8.0) -> bool:
         """Commit what is queued, then stop. True if everything was flushed in time."""

@@ -7,6 +7,7 @@ tests/transfers/test_group_commit.py.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -140,4 +141,28 @@ def test_a_lone_request_does_not_wait_for_the_window() -> None:
     batcher = WriteBatcher(Recorder(), window_seconds=5, max_items=100)
     # Answered long before the 5 s window would end: nobody else was waiting.
     assert batcher.submit("alone", deadline=later()).result(timeout=2.5) == "ALONE"
+    batcher.close()
+
+
+def test_async_caller_that_gives_up_withdraws_its_queued_item() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)  # the writer is busy; what comes next stays queued
+
+    async def give_up() -> None:
+        with pytest.raises(DeadlinePassed):
+            await batcher.call_async("withdrawn", deadline=time.monotonic() + 0.05)
+
+    asyncio.run(give_up())
+    recorder.gate.set()
+    blocker.result(5)
+    batcher.close()
+    assert recorder.groups == [["blocker"]]
+
+
+def test_async_caller_gets_its_result() -> None:
+    batcher = WriteBatcher(Recorder(), window_seconds=0, max_items=10)
+    assert asyncio.run(batcher.call_async("x", deadline=later())) == "X"
     batcher.close()
