@@ -106,6 +106,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         version=__version__,
         summary="A double-entry ledger on Cloud Spanner.",
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.otel_enabled,
+            "metrics": settings.otel_enabled,
+            "logs": settings.otel_enabled,
+        },
     )
     app.state.settings = settings
     app.state.runtime = runtime

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # --- runtime environment ---------------------------------------------------
     k_service: str | None = Field(default=None, validation_alias=AliasChoices("K_SERVICE"))
     log_level: str = "INFO"
+    # FastAPI's native OpenTelemetry (traces, metrics, logs through the global
+    # providers). Off by default: when off it also skips a per-request check of the
+    # providers that cost ~14 % of the event loop's time under load (measured).
+    otel_enabled: bool = False
 
     @field_validator("auth_principal_scopes", mode="before")
     @classmethod

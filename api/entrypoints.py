@@ -13,6 +13,13 @@ opens after any fork (gunicorn forks functions-framework's workers after importi
   headers and the streamed body are the app's own, exactly as under uvicorn.
 - ``make_lambda_handler(app)``: Lambda behind API Gateway (HTTP API v2, REST API v1) or
   an ALB, through Mangum with ``lifespan="off"``.
+
+Shutdown: neither platform gives these adapters a hook, and neither needs one to keep
+writes. A transfer's request returns only after the group commit that carries it, so
+what is queued belongs to requests still in flight: functions-framework's uvicorn worker
+finishes those on SIGTERM before it exits (then dies by the SIGTERM uvicorn re-raises,
+so ``atexit`` would not run either), and a Lambda invocation has committed before it
+returns. Sessions left open expire on the Spanner side.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.context import begin_scope
+from api.context import RequestScope, begin_scope
 
 _TRACE_CONTEXT = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -103,38 +103,54 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            trace_id, span_id = parse_trace(headers)
-            path = scope.get("path", "")
-            query = scope.get("query_string", b"").decode("latin-1")
-            latency = time.perf_counter() - started
-            client = scope.get("client")
             level = logging.ERROR if status >= 500 else logging.INFO
-            request_log.log(
-                level,
-                "%s %s %d",
-                scope["method"],
-                path,
-                status,
-                extra={
-                    "httpRequest": {
-                        "requestMethod": scope["method"],
-                        "requestUrl": path + (f"?{query}" if query else ""),
-                        "status": status,
-                        "responseSize": str(size),
-                        "userAgent": headers.get("user-agent", ""),
-                        "remoteIp": client[0] if client else "",
-                        "latency": f"{latency:.6f}s",
-                        "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
-                    },
-                    "spanner": {
-                        "seconds": round(request_scope.spanner_seconds, 6),
-                        "calls": request_scope.spanner_calls,
-                        "aborts": request_scope.aborts,
-                        **request_scope.extra,
-                    },
-                    "principal": request_scope.principal,
-                    "trace_id": trace_id,
-                    "span_id": span_id,
-                },
-            )
+            if request_log.isEnabledFor(level):
+                _log_request(
+                    scope, status=status, size=size, started=started, request_scope=request_scope,
+                    level=level,
+                )  # fmt: skip
+
+
+def _log_request(
+    scope: Scope,
+    *,
+    status: int,
+    size: int,
+    started: float,
+    request_scope: RequestScope,
+    level: int,
+) -> None:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    trace_id, span_id = parse_trace(headers)
+    path = scope.get("path", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    latency = time.perf_counter() - started
+    client = scope.get("client")
+    request_log.log(
+        level,
+        "%s %s %d",
+        scope["method"],
+        path,
+        status,
+        extra={
+            "httpRequest": {
+                "requestMethod": scope["method"],
+                "requestUrl": path + (f"?{query}" if query else ""),
+                "status": status,
+                "responseSize": str(size),
+                "userAgent": headers.get("user-agent", ""),
+                "remoteIp": client[0] if client else "",
+                "latency": f"{latency:.6f}s",
+                "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
+            },
+            "spanner": {
+                "seconds": round(request_scope.spanner_seconds, 6),
+                "calls": request_scope.spanner_calls,
+                "aborts": request_scope.aborts,
+                **request_scope.extra,
+            },
+            "principal": request_scope.principal,
+            "trace_id": trace_id,
+            "span_id": span_id,
+        },
+    )

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
+
 from api.auth.errors import Unauthenticated
 from api.auth.keys import Fetch, RemoteKeySet, http_fetch
 from api.auth.principal import LOCAL_PRINCIPAL, Principal
@@ -108,6 +110,18 @@ class Authenticator:
     @property
     def enabled(self) -> bool:
         return self.verifier is not None
+
+    def needs_io(self, token: str | None) -> bool:
+        """Whether authenticating ``token`` may fetch keys (else it is CPU only)."""
+        if self.verifier is None or not token:
+            return False
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return False  # rejected before any key lookup
+        if kid is not None and not isinstance(kid, str):
+            return False  # rejected as malformed before any key lookup
+        return not self.verifier.keys.has_fresh_key(kid)
 
     def authenticate(self, token: str | None) -> Principal:
         """The caller behind ``token`` (None: no bearer token was sent)."""

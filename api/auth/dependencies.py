@@ -1,9 +1,9 @@
 """FastAPI wiring: the principal of a request, and the scope a route requires.
 
 Routes declare ``ReaderDep`` or ``WriterDep``; both resolve (once per request) the
-``Authenticator`` that ``create_app`` put on ``app.state.authenticator``. Token
-verification may fetch keys and is CPU-bound, so ``get_principal`` is a plain ``def``
-that FastAPI runs in its threadpool.
+``Authenticator`` that ``create_app`` put on ``app.state.authenticator``. With the
+signing keys cached, verification is a signature check done on the event loop; when
+it may have to fetch keys, it runs in the threadpool instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.authenticator import Authenticator
 from api.auth.errors import Forbidden
@@ -37,12 +38,18 @@ def get_authenticator(request: Request) -> Authenticator:
     return authenticator
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     token = credentials.credentials if credentials is not None else None
-    principal = get_authenticator(request).authenticate(token)
+    authenticator = get_authenticator(request)
+    if authenticator.needs_io(token):
+        # A key fetch may block for seconds: keep it off the event loop.
+        principal = await run_in_threadpool(authenticator.authenticate, token)
+    else:
+        # Cached keys: a signature check is ~0.1 ms of CPU, cheaper than a thread hop.
+        principal = authenticator.authenticate(token)
     scope = current_scope()
     if scope is not None:
         scope.principal = principal.name

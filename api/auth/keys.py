@@ -248,6 +248,10 @@ class RemoteKeySet:
             key = _select(self._keys, kid)
         return key
 
+    def has_fresh_key(self, kid: str | None) -> bool:
+        """True when ``key_for(kid)`` would answer from the cache, without a fetch."""
+        return self._clock() < self._fresh_until and _select(self._keys, kid) is not None
+
     def _refresh(self, *, unknown_kid: bool) -> None:
         with self._lock:
             now = self._clock()

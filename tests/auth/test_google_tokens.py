@@ -128,3 +128,19 @@ def test_unverified_email_is_not_used(kit, rsa_signer):
     assert principal.email is None
     assert principal.name == "subject-123"
     assert principal.scopes == frozenset()
+
+
+def test_key_fetch_is_needed_only_until_the_keys_are_cached(kit, rsa_signer):
+    kit.publish_certs(rsa_signer)
+    authenticator = kit.google()
+    token = google_token(kit, rsa_signer)
+    assert authenticator.needs_io(token)  # nothing cached yet: may fetch
+    authenticator.authenticate(token)
+    assert not authenticator.needs_io(token)  # cached and fresh: CPU only
+
+
+def test_unknown_key_id_needs_a_fetch(kit, rsa_signer, rsa_signer_2):
+    kit.publish_certs(rsa_signer)
+    authenticator = kit.google()
+    authenticator.authenticate(google_token(kit, rsa_signer))
+    assert authenticator.needs_io(google_token(kit, rsa_signer_2))
