@@ -15,7 +15,7 @@ from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.spanner.database import build_client
 from api.spanner.handles import DatabaseHandles
-from bench import harness, report, scenarios
+from bench import cpu_per_request, group_stats, harness, report, scenarios
 
 DOCS = harness.ROOT / "docs"
 RESULTS = harness.ROOT / "bench" / "results"
@@ -60,6 +60,11 @@ def main() -> int:
                     )
             for size in (100, 1000):
                 record(scenarios.batches(on_url, accounts[on_url], size, args.seconds))
+            client_cpu = cpu_per_request.compare(on_url)
+            print(client_cpu, flush=True)
+
+        stats = group_stats.measure(host, "group-stats", 32, args.seconds)
+        print(stats, flush=True)
 
         settings = harness.create_database(host, "ceiling")
         databases = DatabaseHandles.open(settings, build_client(settings))
@@ -77,7 +82,9 @@ def main() -> int:
     if not args.no_docs:
         report.plot(results, DOCS / PLOT)
         (DOCS / "BENCHMARKS.md").write_text(
-            report.render(results, seconds=args.seconds, plot_name=PLOT)
+            report.render(
+                results, seconds=args.seconds, plot_name=PLOT, stats=stats, client_cpu=client_cpu
+            )
         )
         print(f"wrote {DOCS / 'BENCHMARKS.md'} and {DOCS / PLOT}")
     return 0

@@ -46,8 +46,13 @@ def emulator() -> Iterator[Emulator]:
 
 
 @contextmanager
-def service(emulator_host: str, database: str, env: dict[str, str]) -> Iterator[str]:
-    """The real service (uvicorn, one worker, as on Cloud Run) on a free port."""
+def service(
+    emulator_host: str, database: str, env: dict[str, str], *, log_path: Path | None = None
+) -> Iterator[str]:
+    """The real service (uvicorn, one worker, as on Cloud Run) on a free port.
+
+    With ``log_path`` its JSON log lines (at INFO: one per request) go to that file.
+    """
     port = free_port()
     process_env = {
         **os.environ,
@@ -56,16 +61,17 @@ def service(emulator_host: str, database: str, env: dict[str, str]) -> Iterator[
         "LEDGER_SPANNER_INSTANCE": INSTANCE,
         "LEDGER_SPANNER_DATABASE": database,
         "LEDGER_AUTH_MODE": "none",
-        "LEDGER_LOG_LEVEL": "WARNING",
+        "LEDGER_LOG_LEVEL": "INFO" if log_path else "WARNING",
         # All load comes from one local principal; the per-principal limit would
         # measure itself instead of the ledger.
         "LEDGER_RATE_LIMIT_PER_SECOND": "0",
         **env,
     }
+    log = log_path.open("w") if log_path else None
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=process_env,
+        cwd=ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT if log else None,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -83,6 +89,8 @@ def service(emulator_host: str, database: str, env: dict[str, str]) -> Iterator[
     finally:
         server.terminate()
         server.wait(15)
+        if log:
+            log.close()
 
 
 def open_accounts(url: str, count: int, prefix: str) -> list[str]:

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to a file
 import matplotlib.pyplot as plt
 
+from bench.group_stats import GroupStats
 from bench.scenarios import Measurement
 
 GROUP_ON = "HTTP, group commit on"
@@ -87,7 +88,68 @@ def _table(results: list[Measurement], scenario: str, label: str) -> list[str]:
     return lines
 
 
-def render(results: list[Measurement], *, seconds: float, plot_name: str) -> str:
+def bound_section(stats: GroupStats, ceiling32: Measurement | None) -> list[str]:
+    """Why single POSTs stop short of the ceiling, from this run's group statistics."""
+    per_request_ms = stats.server_latency_ms - stats.group_txn_ms
+    return [
+        "## What bounds single POSTs (group commit on, 32 clients)",
+        "",
+        "From the request logs of a separate 32-client pass (`python -m bench.group_stats`):",
+        "",
+        f"- {stats.transfers_per_second:,.0f} transfers/s; the writer formed groups of "
+        f"{stats.mean_group} on average (median {stats.median_group}), each committed in a "
+        f"median {stats.group_txn_ms} ms of Spanner time",
+        f"- the writer was inside a transaction only ~{stats.writer_busy:.0%} of the time; a "
+        f"request spent a median {stats.server_latency_ms} ms in the server, "
+        f"~{per_request_ms:.0f} ms of it outside its group's transaction",
+        "",
+        "Closed-loop clients fall into step: the whole cohort rides one group, then all of",
+        "its responses are written and its next requests parsed on the one event loop",
+        "(FastAPI routing, validation, middleware: about half a millisecond of Python per",
+        "request, py-spy shows no single hotspot) while the writer has nothing to commit.",
+        "The transaction and the HTTP work alternate instead of overlapping. Capping groups",
+        "smaller to force two cohorts was measured and was slower. What would move it: fewer",
+        "round trips per group (today two reads and a commit), less Python per request on",
+        "the HTTP path, and — on real Spanner, which locks rows instead of running one",
+        "read-write transaction at a time — more workers and instances writing in parallel."
+        + (
+            f" The ceiling at 32 per commit here was {ceiling32.transfers_per_second:,.0f}/s."
+            if ceiling32
+            else ""
+        ),
+        "",
+    ]
+
+
+def load_generator_section(client_cpu: dict[str, float]) -> list[str]:
+    rows = [f"| {name} | {ms:.3f} |" for name, ms in client_cpu.items()]
+    return [
+        "## Load generator",
+        "",
+        "Client, server and emulator share the 2 cores, so every CPU-millisecond the client",
+        "spends is taken from the ledger. The benchmark uses bench/httpclient.py, a minimal",
+        "asyncio HTTP/1.1 keep-alive client (pre-encoded requests, only status and",
+        "Content-Length parsed), in one process with one coroutine per client. Measured in",
+        "this run (`python -m bench.cpu_per_request`, GET /healthz, 16 connections):",
+        "",
+        "| client | client CPU ms per request |",
+        "|---|---:|",
+        *rows,
+        "",
+        "wrk would cost less still, but needs a system package that `make bench` could not",
+        "install without root; the minimal client's cost is small next to the server's.",
+        "",
+    ]
+
+
+def render(
+    results: list[Measurement],
+    *,
+    seconds: float,
+    plot_name: str,
+    stats: GroupStats | None,
+    client_cpu: dict[str, float] | None,
+) -> str:
     gc32, ceil32 = _find(results, GROUP_ON, 32), _find(results, CEILING, 32)
     b1000, ceil1000 = _find(results, BATCH, 1000), _find(results, CEILING, 1000)
     on = sorted((m.parameter, m.transfers_per_second) for m in results if m.scenario == GROUP_ON)
@@ -139,6 +201,7 @@ def render(results: list[Measurement], *, seconds: float, plot_name: str) -> str
         "",
         f"![throughput vs clients]({plot_name})",
         "",
+        *(bound_section(stats, ceil32) if stats else []),
         "## Single-transfer POSTs, group commit on",
         "",
         *_table(results, GROUP_ON, "clients"),
@@ -157,5 +220,6 @@ def render(results: list[Measurement], *, seconds: float, plot_name: str) -> str
         "",
         "Latency columns of the ceiling are per transaction.",
         "",
+        *(load_generator_section(client_cpu) if client_cpu else []),
     ]
     return "\n".join(lines)
