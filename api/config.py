@@ -146,6 +146,9 @@ class Settings(BaseSettings):
 
     # --- runtime environment ---------------------------------------------------
     k_service: str | None = Field(default=None, validation_alias=AliasChoices("K_SERVICE"))
+    aws_lambda_function_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_LAMBDA_FUNCTION_NAME")
+    )
     log_level: str = "INFO"
     # FastAPI's native OpenTelemetry (traces, metrics, logs through the global
     # providers). Off by default: when off it also skips a per-request check of the
@@ -174,6 +177,15 @@ class Settings(BaseSettings):
     @property
     def on_cloud_run(self) -> bool:
         return bool(self.k_service)
+
+    @property
+    def deployed_on(self) -> str | None:
+        """The serverless platform this process runs on, if any (not a local run)."""
+        if self.k_service:
+            return "Cloud Run (K_SERVICE is set)"
+        if self.aws_lambda_function_name:
+            return "AWS Lambda (AWS_LAMBDA_FUNCTION_NAME is set)"
+        return None
 
     @property
     def effective_session_mode(self) -> SessionMode:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from google.cloud import spanner
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT, INSTANCE = "bench-project", "bench"
 
 
-def bench_settings(emulator_host: str, database: str, **overrides: object) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+def bench_settings(emulator_host: str, database: str, **overrides: Any) -> Settings:
+    return Settings(
         _env_file=None, emulator_host=emulator_host, project=PROJECT,
         spanner_instance=INSTANCE, spanner_database=database, auth_mode="none", **overrides,
     )  # fmt: skip

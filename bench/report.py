@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to a file
 import matplotlib.pyplot as plt
 
+from api.config import Settings
 from bench.group_stats import GroupStats
 from bench.scenarios import Measurement
 
@@ -21,6 +22,7 @@ GROUP_ON = "HTTP, group commit on"
 GROUP_OFF = "HTTP, group commit off"
 BATCH = "batch endpoint"
 CEILING = "no-HTTP ceiling"
+CHUNK = Settings.model_fields["batch_chunk_size"].default  # what the endpoint commits at once
 
 
 def _find(results: list[Measurement], scenario: str, parameter: int) -> Measurement | None:
@@ -158,6 +160,8 @@ def render(
         v for m in results if m.scenario != CEILING for k, v in m.statuses.items() if k >= "500"
     )
     r32, r1000 = _ratio(gc32, ceil32), _ratio(b1000, ceil1000)
+    ceil_chunk = _find(results, CEILING, CHUNK)
+    r_chunk = _ratio(b1000, ceil_chunk)
 
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else ("met" if ok else "**not met**")
@@ -197,7 +201,16 @@ def render(
         f"{ceil1000.transfers_per_second:,.0f}/s) | {verdict(r1000 >= 0.85)} |"
         if r1000 is not None and b1000 and ceil1000
         else "| batch 1,000 | n/a | |",
+        f"| the same batches vs the ceiling at the endpoint's chunk size ({CHUNK} per commit) | "
+        f"{r_chunk:.0%} ({b1000.transfers_per_second:,.0f} vs "
+        f"{ceil_chunk.transfers_per_second:,.0f}/s) | {verdict(r_chunk >= 0.85)} |"
+        if r_chunk is not None and b1000 and ceil_chunk
+        else "| batch vs chunk | n/a | |",
         f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
+        "",
+        f"A 1,000-transfer request is committed in chunks of {CHUNK} "
+        "(`LEDGER_BATCH_CHUNK_SIZE`): on the emulator one commit's cost grows faster than",
+        "its size (see the ceiling table), so chunking beats the 1,000-per-commit ceiling.",
         "",
         f"![throughput vs clients]({plot_name})",
         "",

@@ -43,14 +43,15 @@ def _require_https(url: str, variable: str) -> None:
 def check_auth_startup(settings: Settings) -> None:
     """Refuse to start with an unsafe or incomplete identity configuration.
 
-    ``none`` is for local runs: on Cloud Run (``K_SERVICE`` set) it would hand every
-    caller full access, so it is refused there unless explicitly allowed.
+    ``none`` is for local runs: deployed (Cloud Run, Cloud Run functions, AWS Lambda)
+    it would hand every caller full access, so it is refused there unless explicitly
+    allowed with LEDGER_ALLOW_NO_AUTH_ON_CLOUD_RUN (which covers every platform).
     """
     mode = settings.auth_mode
     if mode == "none":
-        if settings.on_cloud_run and not settings.allow_no_auth_on_cloud_run:
+        if settings.deployed_on and not settings.allow_no_auth_on_cloud_run:
             raise RuntimeError(
-                "LEDGER_AUTH_MODE=none is refused on Cloud Run (K_SERVICE is set): every "
+                f"LEDGER_AUTH_MODE=none is refused on {settings.deployed_on}: every "
                 "caller would get read and write access. Use LEDGER_AUTH_MODE=google or "
                 "oidc, or set LEDGER_ALLOW_NO_AUTH_ON_CLOUD_RUN=true if this is intended."
             )

@@ -15,6 +15,12 @@ def test_none_mode_on_cloud_run_refuses_to_start(kit):
         check_auth_startup(settings)
 
 
+def test_none_mode_on_aws_lambda_refuses_to_start(kit):
+    settings = kit.settings(auth_mode="none", AWS_LAMBDA_FUNCTION_NAME="ledger")
+    with pytest.raises(RuntimeError, match="refused on AWS Lambda"):
+        check_auth_startup(settings)
+
+
 def test_authenticator_cannot_be_built_for_none_mode_on_cloud_run(kit):
     settings = kit.settings(auth_mode="none", K_SERVICE="ledger-api")
     with pytest.raises(RuntimeError, match="refused on Cloud Run"):

@@ -1,0 +1,76 @@
+"""``main`` itself, in fresh interpreters: what importing it does, and ``main.handler``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_importing_main_connects_to_nothing(service_env, tmp_path):
+    # A listener where the emulator should be: any connection would show up on it.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        env = service_env("unused", SPANNER_EMULATOR_HOST=f"127.0.0.1:{port}")
+
+        done = _python("import main; print(main.app.state.runtime.starts)", env, tmp_path)
+
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1] == "0"
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_an_unsafe_identity_configuration_fails_the_import(service_env, tmp_path):
+    env = service_env("unused", LEDGER_AUTH_MODE="google")  # and no LEDGER_AUTH_AUDIENCE
+
+    done = _python("import main", env, tmp_path)
+
+    assert done.returncode != 0
+    assert "LEDGER_AUTH_AUDIENCE must be set" in done.stderr
+
+
+def test_main_handler_serves_invocations_in_a_fresh_process_starting_once(
+    service_env, ledger_database_factory, tmp_path
+):
+    code = (
+        "import json, sys, main\n"
+        "event = json.load(open(sys.argv[1]))\n"
+        "codes = [main.handler(event, None)['statusCode'] for _ in range(3)]\n"
+        "print(json.dumps({'codes': codes, 'starts': main.app.state.runtime.starts}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(FIXTURES / "http-api-v2-get-readyz.json")],
+        env=service_env(ledger_database_factory()),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"codes": [200, 200, 200], "starts": 1}
