@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
+from api.runtime import Runtime
 from api.spanner.handles import DatabaseHandles
 from api.transfers.writer import TransferWriter
 
@@ -18,22 +19,20 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-async def get_databases(request: Request) -> DatabaseHandles:
-    runtime = request.app.state.runtime
+async def _started_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
     if not runtime.started:
         # No lifespan ran (serverless adapters): start once, off the event loop.
         await run_in_threadpool(runtime.start)
-    handles: DatabaseHandles = runtime.databases
-    return handles
+    return runtime
+
+
+async def get_databases(request: Request) -> DatabaseHandles:
+    return (await _started_runtime(request)).databases
 
 
 async def get_transfer_writer(request: Request) -> TransferWriter:
-    runtime = request.app.state.runtime
-    if not runtime.started:
-        # No lifespan ran (serverless adapters): start once, off the event loop.
-        await run_in_threadpool(runtime.start)
-    writer: TransferWriter = runtime.transfer_writer
-    return writer
+    return (await _started_runtime(request)).transfer_writer
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

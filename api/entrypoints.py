@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.app import Runtime
 from api.errors import PROBLEM_CONTENT_TYPE
+from api.runtime import Runtime
 
 # What an ASGI server puts in an HTTP scope. functions-framework's own routing adds
 # keys (app, router, endpoint, path_params, route) that must not reach our app: Starlette

@@ -1,0 +1,60 @@
+"""What a worker process builds once: the Spanner client, its handles, the writer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from api.config import Settings
+from api.spanner.handles import DatabaseHandles
+from api.transfers.writer import TransferWriter
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """What a worker process builds once: the Spanner client and its handles.
+
+    Started by the lifespan, or on first use by adapters that run no lifespan
+    (Lambda via Mangum, Cloud Run functions). Never at import time.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._databases: DatabaseHandles | None = None
+        self._writer: TransferWriter | None = None
+        self.starts = 0  # observable: adapters must start the runtime exactly once
+
+    def start(self) -> None:
+        if self._writer is not None:
+            return
+        with self._lock:
+            if self._writer is None:
+                self.starts += 1
+                self._databases = DatabaseHandles.open(self.settings)
+                self._writer = TransferWriter(self._databases.writer, self.settings)
+                log.info("runtime started")
+
+    @property
+    def databases(self) -> DatabaseHandles:
+        self.start()
+        assert self._databases is not None  # noqa: S101 - start() set it
+        return self._databases
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def transfer_writer(self) -> TransferWriter:
+        self.start()
+        assert self._writer is not None  # noqa: S101 - start() set it
+        return self._writer
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """Flush queued writes (within ``timeout``), then release the handles."""
+        if self._writer is not None and not self._writer.close(timeout):
+            log.error("queued transfers were not all committed before shutdown")
+        if self._databases is not None:
+            self._databases.close()
