@@ -68,7 +68,7 @@ checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_PARSED) $(CHECKOV_VENV)/dockerfile.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmarks: a private emulator, the service as a real process, docs/BENCHMARKS.md rewritten.
 bench: $(STAMP)
