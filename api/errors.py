@@ -23,9 +23,12 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str = Field(description="Stable machine-readable error code.")
-    instance: str | None = None
+    # Optional members are left out when absent, wherever a problem is rendered.
+    instance: str | None = Field(default=None, exclude_if=lambda v: v is None)
     errors: list[dict[str, Any]] | None = Field(
-        default=None, description="Field-level details for validation errors."
+        default=None,
+        description="Field-level details for validation errors.",
+        exclude_if=lambda v: v is None,
     )
 
 

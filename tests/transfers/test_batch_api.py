@@ -50,6 +50,7 @@ def test_each_item_gets_its_own_outcome_in_order(
     body = response.json()
     assert [r["status"] for r in body["results"]] == [201, 404, 201]
     assert body["results"][1]["problem"]["code"] == "account_not_found"
+    assert "instance" not in body["results"][1]["problem"]  # absent, not null
     assert (body["created"], body["replayed"], body["failed"]) == (2, 0, 1)
     assert balance(client, b) == 12
 
