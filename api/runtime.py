@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -34,6 +35,7 @@ class Runtime:
                 self.starts += 1
                 self._databases = DatabaseHandles.open(self.settings)
                 self._writer = TransferWriter(self._databases.writer, self.settings)
+                tune_garbage_collector(self.settings.gc_gen0_threshold)
                 log.info("runtime started")
 
     @property
@@ -58,3 +60,16 @@ class Runtime:
             log.error("queued transfers were not all committed before shutdown")
         if self._databases is not None:
             self._databases.close()
+
+
+def tune_garbage_collector(gen0_threshold: int) -> None:
+    """Fewer, shorter collection pauses for a long-running worker (0: leave as is).
+
+    Everything built at start-up lives as long as the process; frozen, a full
+    collection no longer walks it. The older generations' thresholds are the ones
+    measured with it (docs/BENCHMARKS.md).
+    """
+    if gen0_threshold <= 0:
+        return
+    gc.freeze()
+    gc.set_threshold(gen0_threshold, 20, 100)

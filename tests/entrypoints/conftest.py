@@ -291,6 +291,7 @@ def settings_for(emulator: Any, spanner_client: spanner.Client) -> Callable[[str
             spanner_database=database,
             auth_mode="none",
             pool_size=2,
+            gc_gen0_threshold=0,  # in-process apps: leave the test process's GC alone
         )
 
     return build
