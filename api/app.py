@@ -20,12 +20,12 @@ from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
 from api.edge import install_edge
 from api.errors import (
-    PROBLEM_CONTENT_TYPE,
-    PROBLEM_TYPE_BASE,
+    HttpError,
     InternalError,
     LedgerError,
     Problem,
     ValidationFailed,
+    problem_response,
 )
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
@@ -74,22 +74,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     return app
 
 
-def problem_response(error: LedgerError, request: Request) -> JSONResponse:
-    problem = error.to_problem(instance=request.url.path)
-    return JSONResponse(
-        problem.model_dump(exclude_none=True),
-        status_code=error.status,
-        headers=error.headers,
-        media_type=PROBLEM_CONTENT_TYPE,
-    )
-
-
 def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     retry_after = settings.retry_after_seconds
 
     async def ledger_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LedgerError)  # noqa: S101 - registered for it
-        return problem_response(exc, request)
+        return problem_response(exc, instance=request.url.path)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it
@@ -103,32 +93,22 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         message = str(first["msg"])
         error = ValidationFailed(f"{where}: {message}" if where else message)
         error.errors = errors
-        return problem_response(error, request)
+        return problem_response(error, instance=request.url.path)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        problem = Problem(
-            type=PROBLEM_TYPE_BASE + code,
-            title=str(exc.detail),
-            status=exc.status_code,
-            detail=str(exc.detail),
-            code=code,
-            instance=request.url.path,
-        )
-        return JSONResponse(
-            problem.model_dump(exclude_none=True),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-            media_type=PROBLEM_CONTENT_TYPE,
-        )
+        headers = dict(exc.headers) if exc.headers else None
+        error = HttpError(exc.status_code, str(exc.detail), headers=headers)
+        return problem_response(error, instance=request.url.path)
 
     async def backend_error(request: Request, exc: Exception) -> JSONResponse:
-        return problem_response(map_backend_error(exc, retry_after_seconds=retry_after), request)
+        error = map_backend_error(exc, retry_after_seconds=retry_after)
+        return problem_response(error, instance=request.url.path)
 
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
-        return problem_response(InternalError("The request failed unexpectedly."), request)
+        error = InternalError("The request failed unexpectedly.")
+        return problem_response(error, instance=request.url.path)
 
     app.add_exception_handler(LedgerError, ledger_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -180,10 +180,6 @@ class Settings(BaseSettings):
         return bool(self.emulator_host)
 
     @property
-    def on_cloud_run(self) -> bool:
-        return bool(self.k_service)
-
-    @property
     def deployed_on(self) -> str | None:
         """The serverless platform this process runs on, if any (not a local run)."""
         if self.k_service:

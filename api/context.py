@@ -21,9 +21,6 @@ class RequestScope:
     principal: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
 
 _current: ContextVar[RequestScope | None] = ContextVar("ledger_request_scope", default=None)
 

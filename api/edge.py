@@ -24,11 +24,10 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings
-from api.errors import PROBLEM_CONTENT_TYPE, LedgerError, Problem
+from api.errors import LedgerError, problem_declaration, problem_response
 from api.ratelimit import RateLimited, TokenBucketLimiter
 
 CORS_METHODS = ("GET", "POST")
@@ -78,18 +77,10 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     )
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "model": Problem,
-        "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
 # Router-level ``responses=`` of the v1 routers: what the edge may answer on any route.
 EDGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    PayloadTooLarge.status: _problem(PayloadTooLarge.title),
-    RateLimited.status: _problem(RateLimited.title + "; see Retry-After"),
+    PayloadTooLarge.status: problem_declaration(PayloadTooLarge.title),
+    RateLimited.status: problem_declaration(RateLimited.title + "; see Retry-After"),
 }
 
 
@@ -106,15 +97,8 @@ def declared_length(scope: Scope) -> int | None:
 
 
 async def send_problem(scope: Scope, receive: Receive, send: Send, error: LedgerError) -> None:
-    """Render ``error`` as problem+json, as ``api.app.problem_response`` does."""
-    problem = error.to_problem(instance=scope.get("path"))
-    response = JSONResponse(
-        problem.model_dump(exclude_none=True),
-        status_code=error.status,
-        headers=error.headers,
-        media_type=PROBLEM_CONTENT_TYPE,
-    )
-    await response(scope, receive, send)
+    """Answer from ASGI middleware, rendered like every other problem."""
+    await problem_response(error, instance=scope.get("path"))(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://spanner-ledger.dev/problems/"
@@ -99,17 +100,38 @@ class InternalError(LedgerError):
     """An unexpected backend answer; the detail never carries internals."""
 
 
+class HttpError(LedgerError):
+    """A failure the router raises itself (no such route, wrong method)."""
+
+    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, headers=headers)
+        self.status, self.title = status, detail
+        self.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+
+
+def problem_response(error: LedgerError, *, instance: str | None) -> JSONResponse:
+    """The one rendering of an error: RFC 9457 problem+json with its status and headers."""
+    return JSONResponse(
+        error.to_problem(instance=instance).model_dump(exclude_none=True),
+        status_code=error.status,
+        headers=error.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
 def problem_responses(*errors: type[LedgerError]) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` a route declares, so its OpenAPI shows every status."""
     statuses = {e.status: e for e in errors}
     statuses.setdefault(422, ValidationFailed)
     statuses.setdefault(503, BackendUnavailable)
     statuses.setdefault(500, InternalError)
+    return {status: problem_declaration(error.title) for status, error in sorted(statuses.items())}
+
+
+def problem_declaration(description: str) -> dict[str, Any]:
+    """One status of a route's ``responses=``: its description and the problem schema."""
     return {
-        status: {
-            "model": Problem,
-            "description": error.title,
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status, error in sorted(statuses.items())
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }

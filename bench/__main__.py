@@ -14,6 +14,7 @@ from dataclasses import asdict
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.spanner.database import build_client
+from api.spanner.emulator import Emulator
 from api.spanner.handles import DatabaseHandles
 from bench import cpu_per_request, group_stats, harness, report, scenarios
 
@@ -40,7 +41,7 @@ def main() -> int:
             flush=True,
         )
 
-    with harness.emulator() as emulator:
+    with Emulator() as emulator:
         host = emulator.address
         harness.create_database(host, "group-on")
         harness.create_database(host, "group-off")

@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.spanner.emulator import free_port
-from bench.harness import INSTANCE, PROJECT, ROOT, create_database, emulator
+from api.spanner.emulator import Emulator, free_port
+from bench.harness import INSTANCE, PROJECT, ROOT, create_database
 
 READYZ_EVENT = ROOT / "tests" / "entrypoints" / "fixtures" / "http-api-v2-get-readyz.json"
 LAMBDA_INVOKE = (
@@ -191,7 +191,7 @@ def main() -> int:
         name = f"Lambda handler, package {'with' if compiled else 'without'} bytecode"
         entrypoints[name] = packaged_lambda_handler(package)
 
-    with emulator() as running, tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+    with Emulator() as running, tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
         database = "coldstart"
         create_database(running.address, database)
         workdir = Path(tmp)

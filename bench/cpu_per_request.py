@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from api.spanner.emulator import Emulator
 from bench import harness
 from bench.httpclient import HttpConnection
 
@@ -63,7 +64,7 @@ def compare(url: str) -> dict[str, float]:
 
 
 def main() -> None:
-    with harness.emulator() as emulator:
+    with Emulator() as emulator:
         harness.create_database(emulator.address, "cpu")
         with harness.service(emulator.address, "cpu", {}) as url:
             for name, ms in compare(url).items():

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.spanner.emulator import Emulator
 from bench import harness, scenarios
 
 
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    with harness.emulator() as emulator:
+    with Emulator() as emulator:
         print(measure(emulator.address, "group-stats", args.clients, args.seconds))
 
 

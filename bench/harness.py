@@ -17,7 +17,7 @@ from google.cloud import spanner
 from api.config import Settings
 from api.spanner.admin import ensure_instance_and_database
 from api.spanner.database import build_client
-from api.spanner.emulator import Emulator, free_port
+from api.spanner.emulator import free_port
 from api.spanner.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +38,6 @@ def create_database(emulator_host: str, database: str) -> Settings:
     handle = client.instance(INSTANCE).database(database, pool=spanner.BurstyPool())
     apply_migrations(handle, settings.ddl_dir, emulator=True, out=lambda _: None)
     return settings
-
-
-@contextmanager
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
 
 
 @contextmanager

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from google.cloud import spanner
-from google.cloud.spanner_v1 import JsonObject, param_types
+from google.cloud.spanner_v1 import param_types
 
 from api.accounts.model import AccountRecord, EntryRecord
 from api.ids import key_hash
 from api.spanner.tx import Tx
+from api.spanner.values import json_from_column, json_to_column
 
 ACCOUNT_COLUMNS = (
     "AccountId", "Currency", "DebitsMustNotExceedCredits", "CreditsMustNotExceedDebits",
@@ -20,25 +21,13 @@ ACCOUNT_COLUMNS = (
 ENTRY_COLUMNS = ("AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "PostedAt")
 
 
-def _metadata_out(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if isinstance(value, JsonObject) and value._is_null:
-        return None
-    return dict(value)
-
-
-def _metadata_in(value: dict[str, Any] | None) -> JsonObject | None:
-    return None if value is None else JsonObject(value)
-
-
 def _account(row: list[Any]) -> AccountRecord:
     return AccountRecord(
         id=row[0],
         currency=row[1],
         debits_must_not_exceed_credits=row[2],
         credits_must_not_exceed_debits=row[3],
-        metadata=_metadata_out(row[4]),
+        metadata=json_from_column(row[4]),
         debits_posted=row[5],
         credits_posted=row[6],
         debits_pending=row[7],
@@ -117,7 +106,7 @@ def insert_account(tx: Tx, account: AccountRecord) -> None:
                 account.currency,
                 account.debits_must_not_exceed_credits,
                 account.credits_must_not_exceed_debits,
-                _metadata_in(account.metadata),
+                json_to_column(account.metadata),
                 account.debits_posted,
                 account.credits_posted,
                 account.debits_pending,

@@ -209,7 +209,7 @@ class LedgerDatabase:
                         base_ms=self.settings.abort_retry_base_ms,
                         cap_ms=self.settings.abort_retry_cap_ms,
                     )
-                    _record(started, aborted=True)
+                    _count_abort()
                     if time.monotonic() + delay >= deadline:
                         raise
                     time.sleep(delay)
@@ -280,15 +280,18 @@ def _deadline(settings: Settings) -> float:
     return time.monotonic() + settings.request_timeout_seconds
 
 
-def _record(started: float, *, aborted: bool = False) -> None:
+def _record(started: float) -> None:
+    """Add one Spanner call, begun at ``started``, to the request's log figures."""
     scope = current_scope()
-    if scope is None:
-        return
-    if aborted:
+    if scope is not None:
+        scope.spanner_seconds += time.perf_counter() - started
+        scope.spanner_calls += 1
+
+
+def _count_abort() -> None:
+    scope = current_scope()
+    if scope is not None:
         scope.aborts += 1
-        return
-    scope.spanner_seconds += time.perf_counter() - started
-    scope.spanner_calls += 1
 
 
 def build_client(settings: Settings, **kwargs: Any) -> spanner.Client:

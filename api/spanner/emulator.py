@@ -16,7 +16,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,9 +175,3 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         self._log.close()
-
-
-@contextlib.contextmanager
-def running_emulator(host: str = "127.0.0.1") -> Iterator[Emulator]:
-    with Emulator(host) as emulator:
-        yield emulator

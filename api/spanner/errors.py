@@ -63,4 +63,4 @@ def map_backend_error(  # noqa: PLR0911 - one branch per family of failures
             "Storage is not reachable right now.", retry_after_seconds=retry_after_seconds
         )
     log.error("unexpected backend failure", exc_info=exc)
-    return InternalError("The ledger failed unexpectedly; nothing was reported to it.")
+    return InternalError("The request failed unexpectedly.")

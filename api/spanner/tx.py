@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.cloud.spanner_v1 import RequestOptions
-from google.cloud.spanner_v1.transaction import Transaction
 
 # proto-plus enums are ints to mypy; name the ones we use.
 Priority = RequestOptions.Priority
@@ -27,10 +26,6 @@ class Tx:
     tag: str
     deadline: float  # time.monotonic()
     priority: int = PRIORITY_DEFAULT
-
-    @property
-    def is_write(self) -> bool:
-        return isinstance(self.raw, Transaction)
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for ``read``/``execute_sql``: tag, priority, timeout."""

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from google.cloud import spanner
-from google.cloud.spanner_v1 import JsonObject
 
 from api.ids import key_hash
 from api.spanner.tx import Tx
+from api.spanner.values import json_from_column, json_to_column
 from api.transfers.model import TransferRecord
 
 TRANSFER_COLUMNS = (
@@ -19,7 +19,6 @@ TRANSFER_COLUMNS = (
 
 
 def _transfer(row: list[Any]) -> TransferRecord:
-    metadata = row[6]
     return TransferRecord(
         id=row[0],
         debit_account_id=row[1],
@@ -27,7 +26,7 @@ def _transfer(row: list[Any]) -> TransferRecord:
         amount=row[3],
         currency=row[4],
         status=row[5],
-        metadata=None if metadata is None or metadata._is_null else dict(metadata),
+        metadata=json_from_column(row[6]),
         request_hash=row[7],
         created_at=row[8],
     )
@@ -49,7 +48,7 @@ def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
     rows = [
         (
             key_hash(t.id), t.id, t.debit_account_id, t.credit_account_id, t.amount,
-            t.currency, t.status, None if t.metadata is None else JsonObject(t.metadata),
+            t.currency, t.status, json_to_column(t.metadata),
             t.request_hash, spanner.COMMIT_TIMESTAMP,
         )
         for t in transfers

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from fastapi.testclient import TestClient
+from pytest_mock import MockerFixture
 
 from api.observability import CloudLoggingFormatter, parse_trace
 
@@ -53,9 +54,9 @@ def test_trace_header_parsing(
 
 
 def test_server_errors_log_at_error_severity(
-    client: TestClient, caplog: pytest.LogCaptureFixture, mocker: object
+    client: TestClient, caplog: pytest.LogCaptureFixture, mocker: MockerFixture
 ) -> None:
-    mocker.patch("api.accounts.repository.read_account", side_effect=RuntimeError("boom"))  # type: ignore[attr-defined]
+    mocker.patch("api.accounts.repository.read_account", side_effect=RuntimeError("boom"))
     safe_client = TestClient(client.app, raise_server_exceptions=False)
     with caplog.at_level(logging.INFO, logger="api.request"):
         safe_client.get("/v1/accounts/x")
