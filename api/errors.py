@@ -121,11 +121,14 @@ def problem_response(error: LedgerError, *, instance: str | None) -> JSONRespons
 
 def problem_responses(*errors: type[LedgerError]) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` a route declares, so its OpenAPI shows every status."""
-    statuses = {e.status: e for e in errors}
-    statuses.setdefault(422, ValidationFailed)
-    statuses.setdefault(503, BackendUnavailable)
-    statuses.setdefault(500, InternalError)
-    return {status: problem_declaration(error.title) for status, error in sorted(statuses.items())}
+    # Any route may also fail validation, meet an unavailable backend, or a bug.
+    titles: dict[int, list[str]] = {}
+    always: tuple[type[LedgerError], ...] = (ValidationFailed, BackendUnavailable, InternalError)
+    for error in (*errors, *always):
+        same_status = titles.setdefault(error.status, [])
+        if error.title not in same_status:
+            same_status.append(error.title)
+    return {status: problem_declaration("; ".join(t)) for status, t in sorted(titles.items())}
 
 
 def problem_declaration(description: str) -> dict[str, Any]:

@@ -119,3 +119,10 @@ def test_openapi_declares_every_problem_status(client: TestClient) -> None:
     assert "Problem" in spec["components"]["schemas"]
     problem_schema = post_transfer["409"]["content"][PROBLEM]["schema"]
     assert problem_schema == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_openapi_names_every_error_that_shares_a_status(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    conflict = spec["paths"]["/v1/transfers"]["post"]["responses"]["409"]["description"]
+    assert "Id already used for a different request" in conflict
+    assert "Account balance limit reached" in conflict
