@@ -98,7 +98,8 @@ class Settings(BaseSettings):
 
     # --- edge ------------------------------------------------------------------
     # Request bodies above this are refused with 413 before they are read whole.
-    # 6 MiB: a full 1,000-transfer batch with maximal (4 KiB) metadata is ~4.4 MB.
+    # 6 MiB: a full 1,000-transfer batch with maximal (4 KiB) metadata is ~4.4 MB
+    # (tests/edge/test_body_limit.py).
     max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
     # CORS is off unless origins are listed (JSON list or comma-separated), e.g.
     # LEDGER_CORS_ALLOW_ORIGINS=https://console.example.com,https://ops.example.com

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.config import Settings
 from api.edge import BodySizeLimitMiddleware
 from api.errors import PROBLEM_CONTENT_TYPE
+from api.ids import metadata_size
 
 LIMIT = 4096
 
@@ -101,16 +102,18 @@ def test_413_is_declared_on_the_v1_routes(client: TestClient) -> None:
 
 
 def test_the_default_limit_fits_a_full_batch_with_metadata() -> None:
-    """1,000 transfers with 64-character ids and 1 KiB of metadata each."""
+    """A full batch: 64-character ids and the most metadata a transfer may carry."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    filler = settings.metadata_max_bytes - metadata_size({"invoice": ""})
     transfer = {
         "id": "t" * 64,
         "debit_account_id": "d" * 64,
         "credit_account_id": "c" * 64,
         "amount": 2**63 - 1,
         "currency": "USD",
-        "metadata": {"invoice": "i" * 1000},
+        "metadata": {"invoice": "i" * filler},
     }
+    assert metadata_size(transfer["metadata"]) == settings.metadata_max_bytes
     batch = {"transfers": [transfer] * settings.batch_max_transfers, "atomic": True}
     assert len(json.dumps(batch, indent=1).encode()) < settings.max_body_bytes
 
