@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from google.api_core.exceptions import GoogleAPICallError
+from google.api_core.exceptions import GoogleAPICallError, RetryError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import __version__
 from api.accounts.router import router as accounts_router
 from api.auth import Authenticator
+from api.backend_errors import map_backend_error
 from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
 from api.edge import install_edge
@@ -30,11 +31,14 @@ from api.errors import (
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
 from api.runtime import Runtime
-from api.spanner.errors import map_backend_error
-from api.spanner.tx import DeadlinePassed
+from api.spanner.errors import DeadlinePassed
 from api.transfers.router import router as transfers_router
 
 log = logging.getLogger(__name__)
+
+# A 422 lists at most this many field errors (and says how many there were): the
+# answer to a large wrong body stays small.
+MAX_ECHOED_ERRORS = 50
 
 
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
@@ -84,13 +88,16 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it
         # Field errors without the offending input: it may be large or sensitive.
+        found = exc.errors()
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            for e in found[:MAX_ECHOED_ERRORS]
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"])
+        if len(found) > MAX_ECHOED_ERRORS:
+            message += f" ({len(found)} errors; the first {MAX_ECHOED_ERRORS} are listed)"
         error = ValidationFailed(f"{where}: {message}" if where else message)
         error.errors = errors
         return problem_response(error, instance=request.url.path)
@@ -113,8 +120,9 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LedgerError, ledger_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(GoogleAPICallError, backend_error)
-    app.add_exception_handler(DeadlinePassed, backend_error)
+    # RetryError (api_core's retry budget spent) is no GoogleAPICallError: named too.
+    for backend_failure in (GoogleAPICallError, RetryError, DeadlinePassed):
+        app.add_exception_handler(backend_failure, backend_error)
     app.add_exception_handler(Exception, unexpected_error)
 
 

@@ -47,9 +47,11 @@ class Settings(BaseSettings):
 
     # --- sessions and transactions --------------------------------------------
     # Multiplexed sessions are Spanner's modern default, but the emulator (1.5.x) has
-    # none: pooled is forced there (see api/spanner/client.py).
+    # none: pooled is forced there (see api/spanner/env.py).
     session_mode: SessionMode = "pooled"
     pool_size: int = Field(default=16, ge=1, le=400)
+    # The budget of Spanner calls made outside any request (warming the pool at
+    # start-up, the background pinger). Requests use request_timeout_seconds.
     pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # Idle sessions are deleted by Spanner after an hour; ping well inside that.
     pool_ping_interval_seconds: int = Field(default=1800, ge=60)
@@ -77,7 +79,7 @@ class Settings(BaseSettings):
     # The most one commit may hold (atomic batches must fit it): ~36 mutations per
     # transfer, so 2,000 stays under Spanner's 80,000-mutation limit.
     max_transfers_per_commit: int = Field(default=1000, ge=1, le=2000)
-    batch_max_transfers: int = Field(default=1000, ge=1, le=10_000)
+    batch_max_transfers: int = Field(default=1000, ge=1, le=10_000)  # schemas.BATCH_HARD_LIMIT
 
     # --- limits on what callers send -----------------------------------------
     metadata_max_bytes: int = Field(default=4096, ge=2, le=1_000_000)

@@ -1,35 +1,55 @@
-"""Per-request state that cross-cuts every layer: deadline and Spanner time.
+"""A request's budget and identity, handed explicitly to every service call.
 
-Set once by the request middleware; read by the Spanner layer so that every call is
-bounded by the request's budget and its time is added to the request's log line.
-Context variables follow the request into the threadpool (anyio copies the context).
+The request log middleware opens a ``RequestRecord`` (the deadline, and the meter its
+log line reads) on the ASGI scope's state; the ``RequestContextDep`` dependency turns
+it, with the verified principal, into the frozen ``RequestContext`` that routers pass
+to services, and services turn into a ``Call`` for each piece of Spanner work.
 """
 
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from api.spanner.call import Call, CallMeter, compose_tag
+
+STATE_KEY = "ledger_request"
 
 
 @dataclass
-class RequestScope:
-    deadline: float  # time.monotonic() value after which no Spanner call may start
-    spanner_seconds: float = 0.0
-    spanner_calls: int = 0
-    aborts: int = 0
+class RequestRecord:
+    deadline: float  # time.monotonic() after which no Spanner call may start
+    meter: CallMeter = field(default_factory=CallMeter)
     principal: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
-_current: ContextVar[RequestScope | None] = ContextVar("ledger_request_scope", default=None)
+def open_record(scope: MutableMapping[str, Any], timeout_seconds: float) -> RequestRecord:
+    record = RequestRecord(deadline=time.monotonic() + timeout_seconds)
+    scope.setdefault("state", {})[STATE_KEY] = record
+    return record
 
 
-def current_scope() -> RequestScope | None:
-    return _current.get()
+def find_record(scope: Mapping[str, Any]) -> RequestRecord | None:
+    record = scope.get("state", {}).get(STATE_KEY)
+    return record if isinstance(record, RequestRecord) else None
 
 
-def begin_scope(timeout_seconds: float) -> RequestScope:
-    scope = RequestScope(deadline=time.monotonic() + timeout_seconds)
-    _current.set(scope)
-    return scope
+@dataclass(frozen=True)
+class RequestContext:
+    deadline: float
+    principal: str | None = None
+    meter: CallMeter | None = None
+
+    @classmethod
+    def starting_now(
+        cls, timeout_seconds: float, *, principal: str | None = None
+    ) -> RequestContext:
+        """A context of its own (tools, tests, work outside an HTTP request)."""
+        return cls(deadline=time.monotonic() + timeout_seconds, principal=principal)
+
+    def call(self, action: str) -> Call:
+        """The ``Call`` for one piece of this request's Spanner work."""
+        meters = (self.meter,) if self.meter is not None else ()
+        return Call(self.deadline, compose_tag(action, self.principal), meters)

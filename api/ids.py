@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import math
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, StringConstraints
 
 INT64_MAX = 2**63 - 1
 
@@ -29,9 +31,56 @@ Amount = Annotated[
     StrictInt,
     Field(gt=0, le=INT64_MAX, description="Positive integer in minor units (cents)."),
 ]
+# Deeper than any real metadata; far below where JSON encoders and Spanner give up.
+MAX_METADATA_DEPTH = 32
+# What Spanner's JSON type stores without loss.
+JSON_INT_RANGE = (-(2**63), 2**64 - 1)
+
+
+def _check_text(text: str, where: str) -> None:
+    # A lone surrogate (JSON "\ud800") decodes into a str no UTF-8 encoder accepts.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where} is not valid Unicode (a lone surrogate)") from None
+
+
+def check_json_value(value: Any) -> Any:
+    """Metadata must be JSON that can be stored as it is: bounded depth, valid
+    Unicode, finite numbers that fit. Checked iteratively: no recursion to exhaust."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_METADATA_DEPTH:
+            raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key, "a key")
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            _check_text(item, "a string")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not JSON_INT_RANGE[0] <= item <= JSON_INT_RANGE[1]:
+                raise ValueError("an integer in metadata is out of range")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError("numbers in metadata must be finite")
+        else:
+            raise ValueError(f"metadata holds a {type(item).__name__}, not JSON")
+    return value
+
+
 Metadata = Annotated[
     dict[str, Any],
-    Field(description="Free-form JSON object stored with the resource."),
+    AfterValidator(check_json_value),
+    Field(
+        description="Free-form JSON object stored with the resource "
+        f"(at most {MAX_METADATA_DEPTH} levels deep)."
+    ),
 ]
 
 
@@ -49,9 +98,22 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_fingerprint(payload: dict[str, Any]) -> str:
-    """Stable hash of a request body: equal bodies (any key order) hash equal."""
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+# Bumped whenever the canonical form changes, so stored fingerprints say how they
+# were made. Stored in RequestHash (STRING(64)): "v1:" + 43 base64url characters.
+FINGERPRINT_VERSION = "v1"
+
+
+def request_fingerprint(request: BaseModel, *, exclude: set[str] | None = None) -> str:
+    """The idempotency fingerprint of what the client asked for.
+
+    Fields left at their defaults are left out: the same request with or without an
+    explicit default hashes equal, and an optional field added later (with a default
+    that keeps today's behaviour) leaves every earlier fingerprint as it was.
+    """
+    payload = request.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
+    digest = hashlib.sha256(canonical_json(payload).encode()).digest()
+    encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return f"{FINGERPRINT_VERSION}:{encoded}"
 
 
 def metadata_size(metadata: dict[str, Any] | None) -> int:

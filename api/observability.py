@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.context import RequestScope, begin_scope
+from api.context import RequestRecord, open_record
 
 _TRACE_CONTEXT = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
@@ -77,7 +77,7 @@ def parse_trace(headers: dict[str, str]) -> tuple[str | None, str | None]:
 
 
 class RequestLogMiddleware:
-    """Opens the request scope (deadline, Spanner timing) and logs one line at the end."""
+    """Opens the request's record (deadline, Spanner timing) and logs one line at the end."""
 
     def __init__(self, app: ASGIApp, *, timeout_seconds: float) -> None:
         self.app = app
@@ -87,7 +87,7 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_scope = begin_scope(self.timeout_seconds)
+        record = open_record(scope, self.timeout_seconds)
         started = time.perf_counter()
         status = 500
         size = 0
@@ -106,7 +106,7 @@ class RequestLogMiddleware:
             level = logging.ERROR if status >= 500 else logging.INFO
             if request_log.isEnabledFor(level):
                 _log_request(
-                    scope, status=status, size=size, started=started, request_scope=request_scope,
+                    scope, status=status, size=size, started=started, record=record,
                     level=level,
                 )  # fmt: skip
 
@@ -117,7 +117,7 @@ def _log_request(
     status: int,
     size: int,
     started: float,
-    request_scope: RequestScope,
+    record: RequestRecord,
     level: int,
 ) -> None:
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -144,12 +144,12 @@ def _log_request(
                 "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
             },
             "spanner": {
-                "seconds": round(request_scope.spanner_seconds, 6),
-                "calls": request_scope.spanner_calls,
-                "aborts": request_scope.aborts,
-                **request_scope.extra,
+                "seconds": round(record.meter.seconds, 6),
+                "calls": record.meter.calls,
+                "aborts": record.meter.aborts,
+                **record.meter.extra,
             },
-            "principal": request_scope.principal,
+            "principal": record.principal,
             "trace_id": trace_id,
             "span_id": span_id,
         },

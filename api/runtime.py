@@ -7,7 +7,8 @@ import logging
 import threading
 
 from api.config import Settings
-from api.spanner.handles import DatabaseHandles
+from api.storage import DatabaseHandles
+from api.transfers import service as transfers
 from api.transfers.writer import TransferWriter
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,12 @@ class Runtime:
         with self._lock:
             if self._writer is None:
                 self.starts += 1
-                self._databases = DatabaseHandles.open(self.settings)
-                self._writer = TransferWriter(self._databases.writer, self.settings)
+                databases = DatabaseHandles.open(self.settings)
+                self._databases = databases
+                self._writer = TransferWriter(
+                    lambda orders, call: transfers.commit_orders(databases.writer, orders, call),
+                    self.settings,
+                )
                 tune_garbage_collector(self.settings.gc_gen0_threshold)
                 log.info("runtime started")
 

@@ -13,9 +13,9 @@ from dataclasses import asdict
 
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
-from api.spanner.database import build_client
+from api.context import RequestContext
 from api.spanner.emulator import Emulator
-from api.spanner.handles import DatabaseHandles
+from api.storage import DatabaseHandles, build_client
 from bench import cpu_per_request, group_stats, harness, report, scenarios
 
 DOCS = harness.ROOT / "docs"
@@ -72,6 +72,7 @@ def main() -> int:
         ids = [f"acct-{i:04d}" for i in range(args.accounts)]
         for account_id in ids:
             open_account(databases=databases, settings=settings,
+                         ctx=RequestContext.starting_now(60),
                          request=AccountCreate(id=account_id, currency="USD"))  # fmt: skip
         databases.close()
         for per_txn in (1, 10, 32, 100, 250, 1000):

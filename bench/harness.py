@@ -16,9 +16,9 @@ from google.cloud import spanner
 
 from api.config import Settings
 from api.spanner.admin import ensure_instance_and_database
-from api.spanner.database import build_client
 from api.spanner.emulator import free_port
 from api.spanner.migrations import apply_migrations
+from api.storage import build_client
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT, INSTANCE = "bench-project", "bench"

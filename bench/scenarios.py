@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from api.config import Settings
-from api.spanner.database import build_client
-from api.spanner.handles import DatabaseHandles
+from api.context import RequestContext
+from api.storage import DatabaseHandles, build_client
 from api.transfers.schemas import TransferCreate
-from api.transfers.transaction import apply_transfers
+from api.transfers.service import commit_orders, prepare
 from bench.httpclient import HttpConnection
 
 
@@ -153,13 +153,16 @@ def ceiling(settings: Settings, accounts: list[str], per_txn: int, seconds: floa
     started = time.perf_counter()
     i = 0
     while time.perf_counter() < stop_at:
-        requests = [
-            TransferCreate.model_validate(_body(rng, accounts, f"r{run}-{i}-{k}"))
+        orders = [
+            prepare(
+                TransferCreate.model_validate(_body(rng, accounts, f"r{run}-{i}-{k}")),
+                settings=settings,
+            )
             for k in range(per_txn)
         ]
         t0 = time.perf_counter()
-        results = apply_transfers(
-            databases.writer, requests, tag="bench.ceiling", deadline=time.monotonic() + 60
+        results = commit_orders(
+            databases.writer, orders, RequestContext.starting_now(60).call("bench.ceiling")
         )
         latencies.append(time.perf_counter() - t0)
         ok = sum(1 for r in results if r.error is None)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from google.cloud import spanner
 from google.cloud.spanner_v1 import param_types
 
 from api.accounts.model import AccountRecord, EntryRecord
 from api.ids import key_hash
-from api.spanner.tx import Tx
+from api.spanner.tx import Params, Row, Tx
 from api.spanner.values import json_from_column, json_to_column
 
 ACCOUNT_COLUMNS = (
@@ -21,29 +20,38 @@ ACCOUNT_COLUMNS = (
 ENTRY_COLUMNS = ("AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "PostedAt")
 
 
-def _account(row: list[Any]) -> AccountRecord:
+def _account(row: Row) -> AccountRecord:
     return AccountRecord(
-        id=row[0],
-        currency=row[1],
-        debits_must_not_exceed_credits=row[2],
-        credits_must_not_exceed_debits=row[3],
-        metadata=json_from_column(row[4]),
-        debits_posted=row[5],
-        credits_posted=row[6],
-        debits_pending=row[7],
-        credits_pending=row[8],
-        version=row[9],
-        request_hash=row[10],
-        created_at=row[11],
-        updated_at=row[12],
+        id=row["AccountId"],
+        currency=row["Currency"],
+        debits_must_not_exceed_credits=row["DebitsMustNotExceedCredits"],
+        credits_must_not_exceed_debits=row["CreditsMustNotExceedDebits"],
+        metadata=json_from_column(row["Metadata"]),
+        debits_posted=row["DebitsPosted"],
+        credits_posted=row["CreditsPosted"],
+        debits_pending=row["DebitsPending"],
+        credits_pending=row["CreditsPending"],
+        version=row["Version"],
+        request_hash=row["RequestHash"],
+        created_at=row["CreatedAt"],
+        updated_at=row["UpdatedAt"],
+    )
+
+
+def _entry(row: Row) -> EntryRecord:
+    return EntryRecord(
+        account_id=row["AccountId"],
+        sequence=row["Sequence"],
+        transfer_id=row["TransferId"],
+        amount=row["Amount"],
+        balance_after=row["BalanceAfter"],
+        posted_at=row["PostedAt"],
     )
 
 
 def read_accounts(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountRecord]:
-    keys = [[key_hash(i), i] for i in dict.fromkeys(account_ids)]
-    if not keys:
-        return {}
-    rows = tx.raw.read("Accounts", ACCOUNT_COLUMNS, spanner.KeySet(keys=keys), **tx.options())
+    keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
+    rows = tx.read("Accounts", ACCOUNT_COLUMNS, keys)
     return {record.id: record for record in map(_account, rows)}
 
 
@@ -56,47 +64,45 @@ def list_accounts(
 ) -> list[tuple[int, AccountRecord]]:
     """Accounts in key order, after the given (KeyHash, AccountId) position."""
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
-    types: dict[str, Any] = {"limit": param_types.INT64}
+    params: Params = {"limit": (limit, param_types.INT64)}
     if currency is not None:
         where.append("Currency = @currency")
-        params["currency"] = currency
-        types["currency"] = param_types.STRING
+        params["currency"] = (currency, param_types.STRING)
     if after is not None:
         where.append("(KeyHash > @after_hash OR (KeyHash = @after_hash AND AccountId > @after_id))")
-        params.update(after_hash=after[0], after_id=after[1])
-        types.update(after_hash=param_types.INT64, after_id=param_types.STRING)
+        params["after_hash"] = (after[0], param_types.INT64)
+        params["after_id"] = (after[1], param_types.STRING)
     # Only constant fragments are joined here; every value is a bound parameter.
     sql = (
         f"SELECT KeyHash, {', '.join(ACCOUNT_COLUMNS)} FROM Accounts"  # noqa: S608
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY KeyHash, AccountId LIMIT @limit"
     )
-    rows = tx.raw.execute_sql(sql, params=params, param_types=types, **tx.options())
-    return [(row[0], _account(row[1:])) for row in rows]
+    return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
 
 
 def list_entries(
     tx: Tx, account_id: str, *, limit: int, before_sequence: int | None
 ) -> list[EntryRecord]:
-    params: dict[str, Any] = {"hash": key_hash(account_id), "id": account_id, "limit": limit}
-    types = {"hash": param_types.INT64, "id": param_types.STRING, "limit": param_types.INT64}
+    params: Params = {
+        "hash": (key_hash(account_id), param_types.INT64),
+        "id": (account_id, param_types.STRING),
+        "limit": (limit, param_types.INT64),
+    }
     bound = ""
     if before_sequence is not None:
         bound = " AND Sequence < @before"
-        params["before"] = before_sequence
-        types["before"] = param_types.INT64
+        params["before"] = (before_sequence, param_types.INT64)
     sql = (  # Constant fragments only; values are bound parameters.
         f"SELECT {', '.join(ENTRY_COLUMNS)} FROM Entries"  # noqa: S608
         f" WHERE KeyHash = @hash AND AccountId = @id{bound}"
         " ORDER BY Sequence DESC LIMIT @limit"
     )
-    rows = tx.raw.execute_sql(sql, params=params, param_types=types, **tx.options())
-    return [EntryRecord(*row) for row in rows]
+    return [_entry(row) for row in tx.query(sql, params)]
 
 
 def insert_account(tx: Tx, account: AccountRecord) -> None:
-    tx.raw.insert(
+    tx.insert(
         "Accounts",
         ("KeyHash", *ACCOUNT_COLUMNS),
         [
@@ -125,7 +131,7 @@ def buffer_postings(tx: Tx, accounts: Iterable[AccountRecord]) -> None:
     changed = [a for a in accounts if a.new_entries]
     if not changed:
         return
-    tx.raw.update(
+    tx.update(
         "Accounts",
         ("KeyHash", "AccountId", "DebitsPosted", "CreditsPosted", "Version", "UpdatedAt"),
         [
@@ -134,7 +140,7 @@ def buffer_postings(tx: Tx, accounts: Iterable[AccountRecord]) -> None:
             for a in changed
         ],
     )  # fmt: skip
-    tx.raw.insert(
+    tx.insert(
         "Entries",
         ("KeyHash", *ENTRY_COLUMNS),
         [

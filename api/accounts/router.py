@@ -8,7 +8,7 @@ from api.accounts import service
 from api.accounts.errors import AccountNotFound
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, SettingsDep
+from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
@@ -41,8 +41,11 @@ def open_account(
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: WriterDep,
+    ctx: RequestContextDep,
 ) -> Account:
-    account, created = service.open_account(databases=databases, settings=settings, request=body)
+    account, created = service.open_account(
+        databases=databases, settings=settings, ctx=ctx, request=body
+    )
     response.status_code = 201 if created else 200
     return account
 
@@ -53,9 +56,12 @@ def open_account(
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
 )
 def get_account(
-    account_id: AccountIdPath, databases: DatabasesDep, _principal: ReaderDep
+    account_id: AccountIdPath,
+    databases: DatabasesDep,
+    _principal: ReaderDep,
+    ctx: RequestContextDep,
 ) -> Account:
-    return service.get_account(databases=databases, account_id=account_id)
+    return service.get_account(databases=databases, ctx=ctx, account_id=account_id)
 
 
 @router.get(
@@ -64,9 +70,11 @@ def get_account(
     responses=problem_responses(*AUTH_ERRORS),
 )
 def list_accounts(
+    *,
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: ReaderDep,
+    ctx: RequestContextDep,
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
@@ -75,7 +83,7 @@ def list_accounts(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
     )
     return service.list_accounts(
-        databases=databases, page_size=size, page_token=page_token, currency=currency
+        databases=databases, ctx=ctx, page_size=size, page_token=page_token, currency=currency
     )
 
 
@@ -85,10 +93,12 @@ def list_accounts(
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
 )
 def list_entries(
+    *,
     account_id: AccountIdPath,
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: ReaderDep,
+    ctx: RequestContextDep,
     page_size: int | None = None,
     page_token: PageToken = None,
 ) -> EntryPage:
@@ -96,5 +106,9 @@ def list_entries(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
     )
     return service.list_entries(
-        databases=databases, account_id=account_id, page_size=size, page_token=page_token
+        databases=databases,
+        ctx=ctx,
+        account_id=account_id,
+        page_size=size,
+        page_token=page_token,
     )

@@ -37,9 +37,6 @@ class AccountCreate(BaseModel):
     flags: AccountFlags = Field(default_factory=AccountFlags)
     metadata: Metadata | None = None
 
-    def fingerprint_payload(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"id"})
-
 
 class Account(BaseModel):
     id: str

@@ -7,21 +7,22 @@ from api.accounts.errors import AccountNotFound
 from api.accounts.model import AccountRecord, EntryRecord
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
 from api.config import Settings
+from api.context import RequestContext
 from api.errors import IdempotencyConflict
 from api.ids import new_id, request_fingerprint
 from api.limits import check_metadata
 from api.pagination import decode_token, encode_token
-from api.spanner.handles import DatabaseHandles
 from api.spanner.tx import PRIORITY_LOW, Tx
+from api.storage import DatabaseHandles
 
 
 def open_account(
-    *, databases: DatabaseHandles, settings: Settings, request: AccountCreate
+    *, databases: DatabaseHandles, settings: Settings, ctx: RequestContext, request: AccountCreate
 ) -> tuple[Account, bool]:
     """Open an account. Returns it and whether this call created it (False: replay)."""
     check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
     account_id = request.id or new_id()
-    request_hash = request_fingerprint(request.fingerprint_payload())
+    request_hash = request_fingerprint(request, exclude={"id"})
 
     def work(tx: Tx) -> tuple[AccountRecord, bool]:
         existing = repository.read_account(tx, account_id)
@@ -49,14 +50,14 @@ def open_account(
         repository.insert_account(tx, account)
         return account, True
 
-    committed = databases.writer.write(work, tag="accounts.create")
+    committed = databases.writer.write(work, call=ctx.call("accounts.create"))
     account, created = committed.value
     return account.to_schema(commit_timestamp=committed.commit_timestamp), created
 
 
-def get_account(*, databases: DatabaseHandles, account_id: str) -> Account:
+def get_account(*, databases: DatabaseHandles, ctx: RequestContext, account_id: str) -> Account:
     account = databases.reader.read(
-        lambda tx: repository.read_account(tx, account_id), tag="accounts.get"
+        lambda tx: repository.read_account(tx, account_id), call=ctx.call("accounts.get")
     )
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
@@ -66,6 +67,7 @@ def get_account(*, databases: DatabaseHandles, account_id: str) -> Account:
 def list_accounts(
     *,
     databases: DatabaseHandles,
+    ctx: RequestContext,
     page_size: int,
     page_token: str | None,
     currency: str | None,
@@ -79,7 +81,7 @@ def list_accounts(
         lambda tx: repository.list_accounts(
             tx, limit=page_size + 1, after=after, currency=currency
         ),
-        tag="accounts.list",
+        call=ctx.call("accounts.list"),
         priority=PRIORITY_LOW,
     )
     page, more = rows[:page_size], len(rows) > page_size
@@ -94,6 +96,7 @@ def _position(row: tuple[int, AccountRecord]) -> tuple[int, str]:
 def list_entries(
     *,
     databases: DatabaseHandles,
+    ctx: RequestContext,
     account_id: str,
     page_size: int,
     page_token: str | None,
@@ -109,7 +112,7 @@ def list_entries(
         )
 
     (account, entries), _ = databases.reader.read_consistent(
-        work, tag="accounts.entries", priority=PRIORITY_LOW
+        work, call=ctx.call("accounts.entries"), priority=PRIORITY_LOW
     )
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")

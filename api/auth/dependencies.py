@@ -20,7 +20,7 @@ from api.auth.errors import Forbidden
 from api.auth.principal import Principal
 from api.auth.scopes import READ, WRITE
 from api.config import Scope
-from api.context import current_scope
+from api.context import find_record
 
 # Parses ``Authorization: Bearer ...`` and declares the scheme on the OpenAPI document.
 # auto_error=False: a missing token is our own 401 problem, not FastAPI's.
@@ -50,9 +50,9 @@ async def get_principal(
     else:
         # Cached keys: a signature check is ~0.1 ms of CPU, cheaper than a thread hop.
         principal = authenticator.authenticate(token)
-    scope = current_scope()
-    if scope is not None:
-        scope.principal = principal.name
+    record = find_record(request.scope)
+    if record is not None:
+        record.principal = principal.name
     return principal
 
 

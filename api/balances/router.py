@@ -8,7 +8,7 @@ from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep
 from api.balances import service
 from api.balances.schemas import BalanceSnapshot
-from api.deps import DatabasesDep, SettingsDep
+from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
 from api.ratelimit import enforce_rate_limit
@@ -31,6 +31,7 @@ def read_balances(
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: ReaderDep,
+    ctx: RequestContextDep,
 ) -> BalanceSnapshot:
     ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
-    return service.read_balances(databases=databases, account_ids=ids)
+    return service.read_balances(databases=databases, ctx=ctx, account_ids=ids)

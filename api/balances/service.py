@@ -5,9 +5,10 @@ import re
 from api.accounts import repository as accounts_repository
 from api.accounts.errors import AccountNotFound
 from api.balances.schemas import Balance, BalanceSnapshot
+from api.context import RequestContext
 from api.errors import ValidationFailed
 from api.ids import ID_PATTERN
-from api.spanner.handles import DatabaseHandles
+from api.storage import DatabaseHandles
 
 
 def parse_account_ids(raw: str, *, maximum: int) -> list[str]:
@@ -22,9 +23,12 @@ def parse_account_ids(raw: str, *, maximum: int) -> list[str]:
     return ids
 
 
-def read_balances(*, databases: DatabaseHandles, account_ids: list[str]) -> BalanceSnapshot:
+def read_balances(
+    *, databases: DatabaseHandles, ctx: RequestContext, account_ids: list[str]
+) -> BalanceSnapshot:
     accounts, read_timestamp = databases.reader.read_consistent(
-        lambda tx: accounts_repository.read_accounts(tx, account_ids), tag="balances.read"
+        lambda tx: accounts_repository.read_accounts(tx, account_ids),
+        call=ctx.call("balances.read"),
     )
     missing = [i for i in account_ids if i not in accounts]
     if missing:

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import DatabasesDep, SettingsDep
+from api.deps import DatabasesDep, ProbeContextDep, SettingsDep
 from api.errors import problem_responses
 from api.health import service
 
@@ -21,8 +21,10 @@ class Readiness(BaseModel):
     schema_version: int
 
 
+# Async, touching nothing: it must answer even while every threadpool thread waits on
+# Spanner.
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> Liveness:
+async def healthz() -> Liveness:
     return Liveness()
 
 
@@ -31,6 +33,6 @@ def healthz() -> Liveness:
     summary="Readiness: Spanner reachable and schema at the latest migration",
     responses=problem_responses(service.SchemaNotCurrent),
 )
-def readyz(databases: DatabasesDep, settings: SettingsDep) -> Readiness:
-    version = service.check_ready(databases=databases, settings=settings)
+def readyz(databases: DatabasesDep, settings: SettingsDep, ctx: ProbeContextDep) -> Readiness:
+    version = service.check_ready(databases=databases, settings=settings, ctx=ctx)
     return Readiness(schema_version=version)

@@ -8,12 +8,17 @@ read-write transaction in flight, and the emulator (one transaction at a time) o
 row on Spanner sees one commit per group instead of one per request.
 
 Failures of the group as a whole:
-- ``Aborted`` is retried inside ``apply`` (api.spanner.database) for the whole group.
-- A transient failure (unavailable, deadline) fails every item in the group: nothing
-  was written, each caller gets the error and may retry with the same id.
-- Any other failure is blamed on no one yet: the group is split in halves that are
-  applied one after the other, down to the single item that fails, so innocent
-  neighbours still commit and keep their order.
+- ``Aborted`` is retried inside ``apply`` (api.spanner.transactions) for the whole group.
+- A transient failure (unavailable, deadline, no session) fails every item in the
+  group: its outcome is unknown to the callers, who may retry with the same id.
+- Any other failure is blamed on no one yet. It should not happen (``apply`` returns
+  rule violations as per-item results, and requests are validated before they are
+  queued), so it is a bug or a value storage refuses: the group is split in halves,
+  applied one after the other, down to the item that fails, so innocent neighbours
+  still commit and keep their order. The split may cost at most ``split_budget`` more
+  transactions: one bad item in a full group needs about 2·log2(size), and a caller
+  sending many cannot buy more of the writer's time than that. Items still unresolved
+  when the budget is spent fail transiently (their callers retry).
 """
 
 from __future__ import annotations
@@ -29,14 +34,19 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from api.context import RequestScope, current_scope
-from api.spanner.errors import TRANSIENT
-from api.spanner.tx import DeadlinePassed
+from api.spanner.call import CallMeter
+from api.spanner.errors import DeadlinePassed, is_transient
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+DEFAULT_SPLIT_BUDGET = 16  # transactions; 2·log2(100) ≈ 13 isolates one bad item of 100
+
+
+class SplitBudgetSpent(DeadlinePassed):
+    """The group failed and could not be narrowed down within the split budget."""
 
 
 class BatcherClosed(Exception):
@@ -47,7 +57,7 @@ class BatcherClosed(Exception):
 class _Pending(Generic[Item, Result]):
     item: Item
     deadline: float  # time.monotonic()
-    scope: RequestScope | None
+    meter: CallMeter | None
     future: Future[Result] = field(default_factory=Future)
 
 
@@ -61,16 +71,19 @@ class GroupStats:
 class WriteBatcher(Generic[Item, Result]):
     def __init__(
         self,
-        apply: Callable[[Sequence[Item], float], list[Result]],
+        apply: Callable[[Sequence[Item], float, tuple[CallMeter, ...]], list[Result]],
         *,
         window_seconds: float,
         max_items: int,
+        split_budget: int = DEFAULT_SPLIT_BUDGET,
         name: str = "write-batcher",
     ) -> None:
-        """``apply(items, deadline)`` commits items in one transaction, in order."""
+        """``apply(items, deadline, meters)`` commits items in one transaction, in order,
+        and charges its Spanner time to ``meters`` (those of the callers riding in it)."""
         self._apply = apply
         self._window = window_seconds
         self._max_items = max_items
+        self._split_budget = split_budget
         self._queue: deque[_Pending[Item, Result]] = deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -81,8 +94,10 @@ class WriteBatcher(Generic[Item, Result]):
 
     # --- callers ----------------------------------------------------------------
 
-    def submit(self, item: Item, *, deadline: float) -> Future[Result]:
-        pending: _Pending[Item, Result] = _Pending(item, deadline, current_scope())
+    def submit(
+        self, item: Item, *, deadline: float, meter: CallMeter | None = None
+    ) -> Future[Result]:
+        pending: _Pending[Item, Result] = _Pending(item, deadline, meter)
         with self._cond:
             if self._closing:
                 raise BatcherClosed("the worker is shutting down")
@@ -90,9 +105,9 @@ class WriteBatcher(Generic[Item, Result]):
             self._cond.notify()
         return pending.future
 
-    def call(self, item: Item, *, deadline: float) -> Result:
+    def call(self, item: Item, *, deadline: float, meter: CallMeter | None = None) -> Result:
         """Submit and wait for this item's result, at most until ``deadline``."""
-        future = self.submit(item, deadline=deadline)
+        future = self.submit(item, deadline=deadline, meter=meter)
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
@@ -101,9 +116,11 @@ class WriteBatcher(Generic[Item, Result]):
             future.cancel()
             raise DeadlinePassed("waiting for group commit") from None
 
-    async def call_async(self, item: Item, *, deadline: float) -> Result:
+    async def call_async(
+        self, item: Item, *, deadline: float, meter: CallMeter | None = None
+    ) -> Result:
         """``call`` for the event loop: waits without holding a thread."""
-        future = self.submit(item, deadline=deadline)
+        future = self.submit(item, deadline=deadline, meter=meter)
         try:
             return await asyncio.wait_for(
                 asyncio.wrap_future(future), timeout=max(0.0, deadline - time.monotonic())
@@ -176,38 +193,47 @@ class WriteBatcher(Generic[Item, Result]):
             self._apply_or_split(live)
 
     def _apply_or_split(self, group: list[_Pending[Item, Result]]) -> None:
-        scope = RequestScope(deadline=max(p.deadline for p in group))
-        started = time.perf_counter()
+        failure = self._try(group)
+        if failure is None:
+            return
+        if len(group) == 1 or is_transient(failure):
+            self._fail(group, failure)
+            return
+        self._splits += 1
+        log.warning("group of %d failed (%s); splitting", len(group), type(failure).__name__)
+        budget = self._split_budget
+        # Depth first, left half first: the survivors commit in arrival order.
+        todo = [group[len(group) // 2 :], group[: len(group) // 2]]
+        while todo:
+            part = todo.pop()
+            if budget <= 0:
+                self._fail(part, SplitBudgetSpent("group failed; split budget spent"))
+                continue
+            budget -= 1
+            failure = self._try(part)
+            if failure is None:
+                continue
+            if len(part) == 1 or is_transient(failure):
+                self._fail(part, failure)
+                continue
+            todo += [part[len(part) // 2 :], part[: len(part) // 2]]
+
+    def _try(self, group: list[_Pending[Item, Result]]) -> Exception | None:
+        """Commit ``group`` and answer its callers; or return why it failed."""
+        meters = tuple(p.meter for p in group if p.meter is not None)
+        for meter in meters:
+            meter.extra["group_size"] = len(group)
         try:
-            results = self._apply([p.item for p in group], scope.deadline)
-        except (*TRANSIENT, DeadlinePassed) as exc:
-            self._account(group, scope, started)
-            for pending in group:
-                pending.future.set_exception(exc)
-            return
+            results = self._apply([p.item for p in group], max(p.deadline for p in group), meters)
         except Exception as exc:
-            self._account(group, scope, started)
-            if len(group) == 1:
-                group[0].future.set_exception(exc)
-                return
-            self._splits += 1
-            log.warning("group of %d failed (%s); splitting", len(group), type(exc).__name__)
-            half = len(group) // 2
-            self._apply_or_split(group[:half])
-            self._apply_or_split(group[half:])
-            return
-        self._account(group, scope, started)
+            return exc
         self._groups += 1
         self._items += len(group)
         for pending, result in zip(group, results, strict=True):
             pending.future.set_result(result)
+        return None
 
     @staticmethod
-    def _account(group: list[_Pending[Item, Result]], scope: RequestScope, started: float) -> None:
-        """Charge the group's Spanner time to every request that rode in it."""
-        elapsed = time.perf_counter() - started
+    def _fail(group: list[_Pending[Item, Result]], exc: BaseException) -> None:
         for pending in group:
-            if pending.scope is not None:
-                pending.scope.spanner_seconds += elapsed
-                pending.scope.spanner_calls += 1
-                pending.scope.extra["group_size"] = len(group)
+            pending.future.set_exception(exc)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 
-from api.config import Settings
-
 MULTIPLEXED_ENV_VARS = (
     "GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS",
     "GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS_FOR_RW",
@@ -17,13 +15,12 @@ MULTIPLEXED_ENV_VARS = (
 )
 
 
-def configure_client_environment(settings: Settings) -> None:
+def configure_client_environment(*, multiplexed: bool, emulator_host: str | None) -> None:
     # The emulator (1.5.x) has no multiplexed sessions: with the library's default,
     # concurrent read-write transactions fail with "Transaction not found".
-    multiplexed = settings.effective_session_mode == "multiplexed"
     for name in MULTIPLEXED_ENV_VARS:
         os.environ[name] = "true" if multiplexed else "false"
-    if settings.on_emulator:
-        os.environ["SPANNER_EMULATOR_HOST"] = settings.emulator_host or ""
+    if emulator_host:
+        os.environ["SPANNER_EMULATOR_HOST"] = emulator_host
         # The built-in metrics exporter would install a no-op global MeterProvider.
         os.environ["SPANNER_DISABLE_BUILTIN_METRICS"] = "true"

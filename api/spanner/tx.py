@@ -1,22 +1,26 @@
-"""What a repository receives: a Spanner transaction or snapshot plus the per-call
-options every call must carry (request tag, remaining deadline, priority)."""
+"""What a repository receives: a transaction or snapshot whose every call carries the
+work's tag, priority and remaining deadline, and whose rows come back by column name."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from google.cloud import spanner
 from google.cloud.spanner_v1 import RequestOptions
+
+from api.spanner.errors import DeadlinePassed
 
 # proto-plus enums are ints to mypy; name the ones we use.
 Priority = RequestOptions.Priority
 PRIORITY_DEFAULT: int = Priority.PRIORITY_UNSPECIFIED
 PRIORITY_LOW: int = Priority.PRIORITY_LOW
 
-
-class DeadlinePassed(Exception):
-    """The request's budget ran out before a Spanner call could start."""
+Row = dict[str, Any]
+# name -> (value, spanner param type)
+Params = dict[str, tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,7 @@ class Tx:
     deadline: float  # time.monotonic()
     priority: int = PRIORITY_DEFAULT
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``read``/``execute_sql``: tag, priority, timeout."""
+    def _options(self) -> dict[str, Any]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlinePassed(self.tag)
@@ -36,3 +39,32 @@ class Tx:
             "request_options": RequestOptions(request_tag=self.tag, priority=self.priority),
             "timeout": remaining,
         }
+
+    def read(self, table: str, columns: Sequence[str], keys: Iterable[Sequence[Any]]) -> list[Row]:
+        """Rows of ``table`` at ``keys`` (full primary keys), as column -> value."""
+        key_list = [list(k) for k in keys]
+        if not key_list:
+            return []
+        rows = self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options())
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        """The rows of ``sql``, as column -> value; every value is a bound parameter."""
+        params = params or {}
+        result = self.raw.execute_sql(
+            sql,
+            params={name: value for name, (value, _) in params.items()},
+            param_types={name: kind for name, (_, kind) in params.items()},
+            **self._options(),
+        )
+        rows = list(result)
+        names = [field.name for field in result.fields]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.insert(table, columns, rows)
+
+    def update(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.update(table, columns, rows)

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from api.transfers.schemas import Transfer, TransferStatus
+TransferStatus = Literal["posted"]
 
 
-@dataclass
+@dataclass(frozen=True)
+class TransferOrder:
+    """A request to move money, checked and fingerprinted before any transaction."""
+
+    id: str
+    debit_account_id: str
+    credit_account_id: str
+    amount: int
+    currency: str | None
+    metadata: dict[str, Any] | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class TransferRecord:
     id: str
     debit_account_id: str
@@ -20,18 +33,3 @@ class TransferRecord:
     metadata: dict[str, Any] | None
     request_hash: str
     created_at: datetime | None  # None until the creating transaction commits
-
-    def to_schema(self, *, commit_timestamp: datetime | None = None) -> Transfer:
-        created = self.created_at or commit_timestamp
-        if created is None:
-            raise ValueError(f"transfer {self.id} is not committed yet")
-        return Transfer(
-            id=self.id,
-            debit_account_id=self.debit_account_id,
-            credit_account_id=self.credit_account_id,
-            amount=self.amount,
-            currency=self.currency,
-            status=self.status,
-            metadata=self.metadata,
-            created_at=created,
-        )

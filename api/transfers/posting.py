@@ -15,26 +15,27 @@ from typing import Literal
 from api.accounts.errors import AccountNotFound
 from api.accounts.model import AccountRecord, EntryRecord
 from api.errors import IdempotencyConflict, LedgerError
-from api.ids import INT64_MAX, request_fingerprint
+from api.ids import INT64_MAX
 from api.transfers.errors import (
     AmountOverflow,
     CurrencyMismatch,
     InsufficientFunds,
     SameAccount,
 )
-from api.transfers.model import TransferRecord
-from api.transfers.schemas import TransferCreate
+from api.transfers.model import TransferOrder, TransferRecord
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of one order: the one result type of the transfers path."""
+
     kind: Literal["created", "replayed", "failed"]
     transfer: TransferRecord | None = None
     error: LedgerError | None = None
 
-
-def fingerprint(request: TransferCreate) -> str:
-    return request_fingerprint(request.model_dump(mode="json"))
+    @property
+    def created(self) -> bool:
+        return self.kind == "created"
 
 
 class Posting:
@@ -51,20 +52,19 @@ class Posting:
     def changed_accounts(self) -> list[AccountRecord]:
         return [a for a in self._accounts.values() if a.new_entries]
 
-    def apply_all(self, requests: Iterable[TransferCreate]) -> list[Outcome]:
+    def apply_all(self, requests: Iterable[TransferOrder]) -> list[Outcome]:
         return [self.apply(request) for request in requests]
 
-    def apply(self, request: TransferCreate) -> Outcome:
+    def apply(self, request: TransferOrder) -> Outcome:
         try:
             return self._apply(request)
         except LedgerError as error:
             return Outcome("failed", error=error)
 
-    def _apply(self, request: TransferCreate) -> Outcome:
-        request_hash = fingerprint(request)
+    def _apply(self, request: TransferOrder) -> Outcome:
         existing = self._transfers.get(request.id)
         if existing is not None:
-            if existing.request_hash != request_hash:
+            if existing.request_hash != request.fingerprint:
                 raise IdempotencyConflict(
                     f"Transfer id {request.id!r} was already used for a different transfer."
                 )
@@ -126,7 +126,7 @@ class Posting:
             currency=debit.currency,
             status="posted",
             metadata=request.metadata,
-            request_hash=request_hash,
+            request_hash=request.fingerprint,
             created_at=None,
         )
         self._transfers[transfer.id] = transfer

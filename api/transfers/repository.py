@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from google.cloud import spanner
 
 from api.ids import key_hash
-from api.spanner.tx import Tx
+from api.spanner.tx import Row, Tx
 from api.spanner.values import json_from_column, json_to_column
 from api.transfers.model import TransferRecord
 
@@ -18,25 +17,23 @@ TRANSFER_COLUMNS = (
 )  # fmt: skip
 
 
-def _transfer(row: list[Any]) -> TransferRecord:
+def _transfer(row: Row) -> TransferRecord:
     return TransferRecord(
-        id=row[0],
-        debit_account_id=row[1],
-        credit_account_id=row[2],
-        amount=row[3],
-        currency=row[4],
-        status=row[5],
-        metadata=json_from_column(row[6]),
-        request_hash=row[7],
-        created_at=row[8],
+        id=row["TransferId"],
+        debit_account_id=row["DebitAccountId"],
+        credit_account_id=row["CreditAccountId"],
+        amount=row["Amount"],
+        currency=row["Currency"],
+        status=row["Status"],
+        metadata=json_from_column(row["Metadata"]),
+        request_hash=row["RequestHash"],
+        created_at=row["CreatedAt"],
     )
 
 
 def read_transfers(tx: Tx, transfer_ids: Iterable[str]) -> dict[str, TransferRecord]:
-    keys = [[key_hash(i), i] for i in dict.fromkeys(transfer_ids)]
-    if not keys:
-        return {}
-    rows = tx.raw.read("Transfers", TRANSFER_COLUMNS, spanner.KeySet(keys=keys), **tx.options())
+    keys = [(key_hash(i), i) for i in dict.fromkeys(transfer_ids)]
+    rows = tx.read("Transfers", TRANSFER_COLUMNS, keys)
     return {record.id: record for record in map(_transfer, rows)}
 
 
@@ -53,5 +50,4 @@ def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
         )
         for t in transfers
     ]  # fmt: skip
-    if rows:
-        tx.raw.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS), rows)
+    tx.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS), rows)

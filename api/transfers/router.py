@@ -6,13 +6,12 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, SettingsDep, TransferWriterDep
+from api.deps import DatabasesDep, RequestContextDep, SettingsDep, TransferWriterDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
 from api.ratelimit import enforce_rate_limit
 from api.transfers import service
-from api.transfers.batch import apply_batch
 from api.transfers.errors import (
     CurrencyMismatch,
     InsufficientFunds,
@@ -56,9 +55,10 @@ async def create_transfer(
     writer: TransferWriterDep,
     settings: SettingsDep,
     _principal: WriterDep,
+    ctx: RequestContextDep,
 ) -> Transfer:
     transfer, created = await service.create_transfer(
-        writer=writer, settings=settings, request=body
+        writer=writer, settings=settings, ctx=ctx, request=body
     )
     response.status_code = 201 if created else 200
     return transfer
@@ -81,8 +81,9 @@ def create_transfer_batch(
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: WriterDep,
+    ctx: RequestContextDep,
 ) -> TransferBatchResult:
-    return apply_batch(database=databases.writer, settings=settings, request=body)
+    return service.create_batch(databases=databases, settings=settings, ctx=ctx, request=body)
 
 
 @router.get(
@@ -94,5 +95,6 @@ def get_transfer(
     transfer_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)],
     databases: DatabasesDep,
     _principal: ReaderDep,
+    ctx: RequestContextDep,
 ) -> Transfer:
-    return service.get_transfer(databases=databases, transfer_id=transfer_id)
+    return service.get_transfer(databases=databases, ctx=ctx, transfer_id=transfer_id)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import Problem
 from api.ids import Amount, Currency, Metadata, ResourceId
+from api.transfers.model import TransferStatus
 
-TransferStatus = Literal["posted"]
+# The schema's hard cap, whatever the setting: a list is refused by its length before
+# any item is validated, so a huge body cannot produce a huge list of errors.
+BATCH_HARD_LIMIT = 10_000
 
 
 class TransferCreate(BaseModel):
@@ -42,6 +44,7 @@ class TransferBatchCreate(BaseModel):
 
     transfers: list[TransferCreate] = Field(
         min_length=1,
+        max_length=BATCH_HARD_LIMIT,
         description="Applied in this order: a later transfer sees the balances left by "
         "earlier ones. The limit is LEDGER_BATCH_MAX_TRANSFERS (default 1,000).",
     )

@@ -1,32 +1,238 @@
-"""Transfers: the service functions routers call."""
+"""Transfers: the use case, from a request to its committed outcome.
+
+Every write path - one POST (through group commit or not), the batch endpoint - ends
+in ``commit_orders``: ONE read-write transaction that reads every transfer id and
+account it needs in two reads, applies the orders in order to that state in memory
+(api.transfers.posting), buffers the rows and commits. It may run more than once
+(aborts): it only reads, checks and buffers. Everything that can be refused without
+the database is refused before, in ``prepare``, so a transaction fails only for what
+it alone can know.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from api.accounts import repository as accounts_repository
+from api.backend_errors import map_backend_error
 from api.config import Settings
+from api.context import RequestContext
+from api.errors import LedgerError, ValidationFailed
+from api.ids import request_fingerprint
 from api.limits import check_metadata
-from api.spanner.handles import DatabaseHandles
+from api.spanner.call import Call
+from api.spanner.database import SpannerDatabase
+from api.spanner.errors import is_transient
+from api.spanner.tx import Tx
+from api.storage import DatabaseHandles
 from api.transfers import repository
-from api.transfers.errors import TransferNotFound
-from api.transfers.schemas import Transfer, TransferCreate
-from api.transfers.writer import TransferWriter
+from api.transfers.errors import BatchItemFailed, TransferNotFound
+from api.transfers.model import TransferOrder, TransferRecord
+from api.transfers.posting import Outcome, Posting
+from api.transfers.schemas import (
+    BatchItemResult,
+    Transfer,
+    TransferBatchCreate,
+    TransferBatchResult,
+    TransferCreate,
+)
+
+if TYPE_CHECKING:
+    from api.transfers.writer import TransferWriter
+
+
+def prepare(request: TransferCreate, *, settings: Settings) -> TransferOrder:
+    """Check what needs no database and fingerprint the request; raises LedgerError."""
+    check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
+    return TransferOrder(
+        id=request.id,
+        debit_account_id=request.debit_account_id,
+        credit_account_id=request.credit_account_id,
+        amount=request.amount,
+        currency=request.currency,
+        metadata=request.metadata,
+        fingerprint=request_fingerprint(request, exclude={"id"}),
+    )
+
+
+def commit_orders(
+    database: SpannerDatabase,
+    orders: Sequence[TransferOrder],
+    call: Call,
+    *,
+    all_or_nothing: bool = False,
+) -> list[Outcome]:
+    """Apply ``orders`` in order in ONE transaction; one outcome per order.
+
+    With ``all_or_nothing``, the first failing order raises ``BatchItemFailed`` and
+    the transaction is rolled back.
+    """
+
+    def work(tx: Tx) -> list[Outcome]:
+        transfers = repository.read_transfers(tx, (o.id for o in orders))
+        account_ids = {i for o in orders for i in (o.debit_account_id, o.credit_account_id)}
+        posting = Posting(accounts_repository.read_accounts(tx, account_ids), transfers)
+        outcomes = posting.apply_all(orders)
+        if all_or_nothing:
+            for index, outcome in enumerate(outcomes):
+                if outcome.error is not None:
+                    raise BatchItemFailed(index, orders[index].id, outcome.error)
+        accounts_repository.buffer_postings(tx, posting.changed_accounts)
+        repository.insert_transfers(tx, posting.new_transfers)
+        return outcomes
+
+    committed = database.write(work, call=call)
+    return [_stamped(o, committed.commit_timestamp) for o in committed.value]
+
+
+def _stamped(outcome: Outcome, commit_timestamp: datetime) -> Outcome:
+    """A transfer created by this transaction (and any replay of it within the same
+    transaction) was created at the transaction's commit timestamp."""
+    if outcome.transfer is not None and outcome.transfer.created_at is None:
+        transfer = dataclasses.replace(outcome.transfer, created_at=commit_timestamp)
+        return dataclasses.replace(outcome, transfer=transfer)
+    return outcome
 
 
 async def create_transfer(
-    *, writer: TransferWriter, settings: Settings, request: TransferCreate
+    *, writer: TransferWriter, settings: Settings, ctx: RequestContext, request: TransferCreate
 ) -> tuple[Transfer, bool]:
     """Apply one transfer. Returns it and whether this call created it (False: replay)."""
-    check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
-    result = await writer.write_async(request)
-    if result.error is not None:
-        raise result.error
-    assert result.transfer is not None  # noqa: S101 - a success always carries it
-    return result.transfer, result.created
+    outcome = await writer.write(prepare(request, settings=settings), ctx)
+    if outcome.error is not None:
+        raise outcome.error
+    return to_wire(_committed(outcome)), outcome.created
 
 
-def get_transfer(*, databases: DatabaseHandles, transfer_id: str) -> Transfer:
+def create_batch(
+    *,
+    databases: DatabaseHandles,
+    settings: Settings,
+    ctx: RequestContext,
+    request: TransferBatchCreate,
+) -> TransferBatchResult:
+    transfers = request.transfers
+    if len(transfers) > settings.batch_max_transfers:
+        raise ValidationFailed(
+            f"A batch holds at most {settings.batch_max_transfers} transfers; "
+            f"this one has {len(transfers)}."
+        )
+    if request.atomic:
+        outcomes = _commit_atomic(databases.writer, settings, ctx, transfers)
+    else:
+        outcomes = _commit_each(databases.writer, settings, ctx, transfers)
+    return _summary(request.atomic, outcomes)
+
+
+def _commit_atomic(
+    database: SpannerDatabase,
+    settings: Settings,
+    ctx: RequestContext,
+    transfers: list[TransferCreate],
+) -> list[Outcome]:
+    if len(transfers) > settings.max_transfers_per_commit:
+        raise ValidationFailed(
+            f"An atomic batch must fit one commit: at most "
+            f"{settings.max_transfers_per_commit} transfers, this one has {len(transfers)}. "
+            "Split it, or send it with atomic=false."
+        )
+    orders = []
+    for index, transfer in enumerate(transfers):
+        try:
+            orders.append(prepare(transfer, settings=settings))
+        except LedgerError as error:
+            raise BatchItemFailed(index, transfer.id, error) from None
+    return commit_orders(database, orders, ctx.call("transfers.batch"), all_or_nothing=True)
+
+
+def _commit_each(
+    database: SpannerDatabase,
+    settings: Settings,
+    ctx: RequestContext,
+    transfers: list[TransferCreate],
+) -> list[Outcome]:
+    """Valid items apply in request order, in chunks that each fit one short commit.
+
+    A chunk sees what earlier chunks committed, so the order is kept across chunks.
+    Every item is checked before the first chunk commits. If a chunk fails
+    transiently the request fails (503: outcome unknown); earlier chunks stay
+    committed and replay as 200 when the client sends the batch again. If a chunk
+    fails for any other reason, its items carry that problem and the batch goes on.
+    """
+    outcomes: list[Outcome | None] = [None] * len(transfers)
+    valid: list[tuple[int, TransferOrder]] = []
+    for index, transfer in enumerate(transfers):
+        try:
+            valid.append((index, prepare(transfer, settings=settings)))
+        except LedgerError as error:
+            outcomes[index] = Outcome("failed", error=error)
+    size = min(settings.batch_chunk_size, settings.max_transfers_per_commit)
+    call = ctx.call("transfers.batch")
+    for start in range(0, len(valid), size):
+        chunk = valid[start : start + size]
+        try:
+            chunk_outcomes = commit_orders(database, [order for _, order in chunk], call)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            problem = map_backend_error(exc, retry_after_seconds=settings.retry_after_seconds)
+            chunk_outcomes = [Outcome("failed", error=problem)] * len(chunk)
+        for (index, _), outcome in zip(chunk, chunk_outcomes, strict=True):
+            outcomes[index] = outcome
+    return [o for o in outcomes if o is not None]
+
+
+def _summary(atomic: bool, outcomes: list[Outcome]) -> TransferBatchResult:
+    items = []
+    for index, outcome in enumerate(outcomes):
+        if outcome.error is not None:
+            problem = outcome.error.to_problem()
+            items.append(BatchItemResult(index=index, status=problem.status, problem=problem))
+        else:
+            status = 201 if outcome.created else 200
+            items.append(
+                BatchItemResult(index=index, status=status, transfer=to_wire(_committed(outcome)))
+            )
+    failed = sum(1 for o in outcomes if o.error is not None)
+    created = sum(1 for o in outcomes if o.created)
+    return TransferBatchResult(
+        atomic=atomic,
+        created=created,
+        replayed=len(outcomes) - failed - created,
+        failed=failed,
+        results=items,
+    )
+
+
+def get_transfer(*, databases: DatabaseHandles, ctx: RequestContext, transfer_id: str) -> Transfer:
     transfer = databases.reader.read(
-        lambda tx: repository.read_transfer(tx, transfer_id), tag="transfers.get"
+        lambda tx: repository.read_transfer(tx, transfer_id), call=ctx.call("transfers.get")
     )
     if transfer is None:
         raise TransferNotFound(f"Transfer {transfer_id!r} does not exist.")
-    return transfer.to_schema()
+    return to_wire(transfer)
+
+
+def _committed(outcome: Outcome) -> TransferRecord:
+    if outcome.transfer is None:
+        raise ValueError("a successful outcome carries its transfer")
+    return outcome.transfer
+
+
+def to_wire(record: TransferRecord) -> Transfer:
+    """The one conversion from the domain record to the wire schema."""
+    if record.created_at is None:
+        raise ValueError(f"transfer {record.id} is not committed yet")
+    return Transfer(
+        id=record.id,
+        debit_account_id=record.debit_account_id,
+        credit_account_id=record.credit_account_id,
+        amount=record.amount,
+        currency=record.currency,
+        status=record.status,
+        metadata=record.metadata,
+        created_at=record.created_at,
+    )

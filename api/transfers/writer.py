@@ -2,75 +2,74 @@
 
 With group commit on, concurrent ``POST /v1/transfers`` requests of this worker are
 coalesced by a ``WriteBatcher`` into one transaction per group; each caller still gets
-its own result, identical to applying the requests one at a time in arrival order.
+its own outcome, identical to applying the requests one at a time in arrival order.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
-from api.context import current_scope
+from api.context import RequestContext
 from api.errors import BackendUnavailable
 from api.spanner.batcher import BatcherClosed, WriteBatcher
-from api.spanner.database import LedgerDatabase
-from api.transfers.schemas import TransferCreate
-from api.transfers.transaction import TransferResult, apply_transfers
+from api.spanner.call import Call, CallMeter, compose_tag
+from api.transfers.model import TransferOrder
+from api.transfers.posting import Outcome
+
+# Commits orders in one transaction, in order (api.transfers.service.commit_orders).
+CommitOrders = Callable[[Sequence[TransferOrder], Call], list[Outcome]]
+
+# One group carries several callers' transfers: no single principal to name.
+GROUP_TAG = compose_tag("transfers.group", None)
 
 
 class TransferWriter:
-    def __init__(self, database: LedgerDatabase, settings: Settings) -> None:
-        self._database = database
+    def __init__(self, commit: CommitOrders, settings: Settings) -> None:
+        self._commit = commit
         self._settings = settings
-        self._batcher: WriteBatcher[TransferCreate, TransferResult] | None = None
+        self._batcher: WriteBatcher[TransferOrder, Outcome] | None = None
         if settings.group_commit_enabled:
             self._batcher = WriteBatcher(
-                self._apply_group,
+                self._commit_group,
                 window_seconds=settings.group_commit_window_ms / 1000,
                 max_items=min(settings.group_commit_max_items, settings.max_transfers_per_commit),
                 name="transfer-group-commit",
             )
 
     @property
-    def batcher(self) -> WriteBatcher[TransferCreate, TransferResult] | None:
+    def batcher(self) -> WriteBatcher[TransferOrder, Outcome] | None:
         return self._batcher
 
-    def _apply_group(
-        self, requests: Sequence[TransferCreate], deadline: float
-    ) -> list[TransferResult]:
-        return apply_transfers(self._database, requests, tag="transfers.group", deadline=deadline)
+    def _commit_group(
+        self, orders: Sequence[TransferOrder], deadline: float, meters: tuple[CallMeter, ...]
+    ) -> list[Outcome]:
+        return self._commit(orders, Call(deadline, GROUP_TAG, meters))
 
-    def write(self, request: TransferCreate) -> TransferResult:
+    def write_blocking(self, order: TransferOrder, ctx: RequestContext) -> Outcome:
         """Apply one transfer, blocking this thread until it is committed."""
         if self._batcher is None:
-            (result,) = apply_transfers(self._database, [request], tag="transfers.create")
-            return result
+            (outcome,) = self._commit([order], ctx.call("transfers.create"))
+            return outcome
         try:
-            return self._batcher.call(request, deadline=self._deadline())
+            return self._batcher.call(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
             raise self._shutting_down() from None
 
-    async def write_async(self, request: TransferCreate) -> TransferResult:
+    async def write(self, order: TransferOrder, ctx: RequestContext) -> Outcome:
         """Apply one transfer from the event loop.
 
         With group commit the request waits on the writer without holding a worker
         thread, so concurrency is not capped by the threadpool's size.
         """
         if self._batcher is None:
-            return await run_in_threadpool(self.write, request)
+            return await run_in_threadpool(self.write_blocking, order, ctx)
         try:
-            return await self._batcher.call_async(request, deadline=self._deadline())
+            return await self._batcher.call_async(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
             raise self._shutting_down() from None
-
-    def _deadline(self) -> float:
-        scope = current_scope()
-        if scope is not None:
-            return scope.deadline
-        return time.monotonic() + self._settings.request_timeout_seconds
 
     def _shutting_down(self) -> BackendUnavailable:
         return BackendUnavailable(

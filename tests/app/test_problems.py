@@ -13,6 +13,7 @@ from pytest_mock import MockerFixture
 
 from api.app import create_app
 from api.config import Settings
+from api.spanner.errors import SessionsExhausted
 
 PROBLEM = "application/problem+json"
 
@@ -55,6 +56,9 @@ def always(mocker: MockerFixture, error: Exception) -> None:
         gexc.DeadlineExceeded("injected"),
         aborted(),
         gexc.ResourceExhausted("injected"),
+        # Not a GoogleAPICallError: api_core's retry wrapper gave up.
+        gexc.RetryError("retry budget spent", cause=gexc.ServiceUnavailable("down")),
+        SessionsExhausted("no free session"),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from api.auth import Authenticator, ReaderDep, WriterDep
-from api.context import RequestScope, begin_scope
+from api.context import RequestRecord, open_record
 from api.errors import PROBLEM_CONTENT_TYPE, LedgerError
 
 
@@ -21,13 +21,13 @@ class LedgerApp:
     """A GET that needs ledger.read and a POST that needs ledger.write."""
 
     def __init__(self, authenticator: Authenticator) -> None:
-        self.scopes: list[RequestScope] = []
+        self.records: list[RequestRecord] = []
         app = FastAPI()
         app.state.authenticator = authenticator
 
         @app.middleware("http")
         async def request_scope(request: Request, call_next):
-            self.scopes.append(begin_scope(10.0))
+            self.records.append(open_record(request.scope, 10.0))
             return await call_next(request)
 
         @app.exception_handler(LedgerError)
@@ -196,7 +196,7 @@ def test_request_scope_names_the_principal(kit, ledger, rsa_signer):
     app, client = ledger
     token = kit.mint(rsa_signer, scope="ledger.read", email="svc@example.com")
     client.get("/things", headers=bearer(token))
-    assert app.scopes[-1].principal == "svc@example.com"
+    assert app.records[-1].principal == "svc@example.com"
 
 
 def test_unreachable_keys_are_503_with_retry_after(kit, rsa_signer):

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
+from pytest_mock import MockerFixture
 
 from api.app import create_app
 from api.config import Settings
 from api.spanner.migrations import load_migrations
+
+THREADPOOL_SIZE = 40  # anyio's default for sync endpoints and dependencies
 
 
 def test_healthz_answers_without_spanner(client: TestClient) -> None:
@@ -45,3 +52,32 @@ def test_app_starts_without_touching_spanner_until_lifespan() -> None:
     settings = Settings(_env_file=None, emulator_host="127.0.0.1:1", auth_mode="none")  # type: ignore[call-arg]
     app = create_app(settings, configure_logs=False)
     assert app.state.runtime.starts == 0
+
+
+def test_healthz_answers_while_every_worker_thread_waits_on_spanner(
+    live_server_factory: Callable[..., Any], mocker: MockerFixture
+) -> None:
+    server = live_server_factory()
+    release = threading.Event()
+    stuck = threading.Semaphore(0)
+
+    def get_account_stuck(*args: object, **kwargs: object) -> None:
+        stuck.release()  # a threadpool thread is now waiting, as on a blackholed Spanner
+        release.wait(20)
+
+    mocker.patch("api.accounts.service.get_account", side_effect=get_account_stuck)
+    threads = THREADPOOL_SIZE + 5  # more blocked requests than threads to run them
+    with ThreadPoolExecutor(threads) as callers:
+        blocked = [
+            callers.submit(httpx.get, f"{server.url}/v1/accounts/a{i}", timeout=30)
+            for i in range(threads)
+        ]
+        for _ in range(THREADPOOL_SIZE):
+            assert stuck.acquire(timeout=20)  # every threadpool thread is now waiting
+        try:
+            response = httpx.get(f"{server.url}/healthz", timeout=2)
+            assert response.status_code == 200
+        finally:
+            release.set()
+        for future in blocked:
+            future.result()

@@ -15,25 +15,30 @@ from collections.abc import Sequence
 import pytest
 from google.api_core import exceptions as gexc
 
-from api.spanner.batcher import BatcherClosed, WriteBatcher
-from api.spanner.tx import DeadlinePassed
+from api.spanner.batcher import DEFAULT_SPLIT_BUDGET, BatcherClosed, SplitBudgetSpent, WriteBatcher
+from api.spanner.call import CallMeter
+from api.spanner.errors import DeadlinePassed
 
 
 class Recorder:
-    def __init__(self, *, poison: str | None = None, transient: bool = False) -> None:
+    def __init__(self, *, poison: str | set[str] | None = None, transient: bool = False) -> None:
         self.groups: list[list[str]] = []
+        self.calls = 0
         self.entered = threading.Event()  # set when a group reaches apply
         self.gate = threading.Event()
         self.gate.set()
-        self.poison = poison
+        self.poison = {poison} if isinstance(poison, str) else (poison or set())
         self.transient = transient
 
-    def __call__(self, items: Sequence[str], deadline: float) -> list[str]:
+    def __call__(
+        self, items: Sequence[str], deadline: float, meters: tuple[CallMeter, ...]
+    ) -> list[str]:
         self.entered.set()
         self.gate.wait(10)
+        self.calls += 1
         if self.transient:
             raise gexc.ServiceUnavailable("down")
-        if self.poison in items:
+        if self.poison.intersection(items):
             raise ValueError("poisoned group")
         self.groups.append(list(items))
         return [item.upper() for item in items]
@@ -98,6 +103,45 @@ def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
     assert committed == ["a", "b", "c", "d"]
     assert batcher.stats.splits >= 1
     batcher.close()
+
+
+def poisoned_group(poison: set[str], size: int = 100) -> tuple[Recorder, list[str], list[object]]:
+    """One full group of ``size`` items of which ``poison`` fail; returns each outcome."""
+    recorder = Recorder(poison=poison)
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=size)
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+    items = [f"x{i:03d}" for i in range(size)]
+    futures = [batcher.submit(x, deadline=later()) for x in items]
+    recorder.gate.set()
+    blocker.result(5)
+    outcomes = [f.exception(10) or f.result() for f in futures]
+    batcher.close()
+    recorder.calls -= 1  # the blocker's own group
+    return recorder, items, outcomes
+
+
+def test_one_bad_item_in_a_full_group_costs_a_bounded_number_of_transactions() -> None:
+    recorder, items, outcomes = poisoned_group({"x042"})
+    assert recorder.calls <= 1 + DEFAULT_SPLIT_BUDGET
+    assert isinstance(outcomes[42], ValueError)
+    assert [o for i, o in enumerate(outcomes) if i != 42] == [
+        x.upper() for i, x in enumerate(items) if i != 42
+    ]
+
+
+def test_many_bad_items_cannot_buy_more_than_the_split_budget() -> None:
+    poison = {f"x{i:03d}" for i in range(0, 100, 5)}  # 20 of 100
+    recorder, items, outcomes = poisoned_group(poison)
+    assert recorder.calls <= 1 + DEFAULT_SPLIT_BUDGET
+    for item, outcome in zip(items, outcomes, strict=True):
+        if item in poison:
+            assert isinstance(outcome, ValueError | SplitBudgetSpent)
+        else:  # committed, or told to retry: never blamed for another's fault
+            assert outcome == item.upper() or isinstance(outcome, SplitBudgetSpent)
+    committed = [x for group in recorder.groups[1:] for x in group]
+    assert committed == sorted(committed)  # survivors kept their order
 
 
 def test_transient_failure_fails_the_whole_group_without_splitting() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,12 @@ from google.cloud.spanner_v1.transaction import Transaction
 from pytest_mock import MockerFixture
 
 from api.config import Settings
-from api.spanner.database import LedgerDatabase, abort_backoff, build_client
-from api.spanner.tx import DeadlinePassed
+from api.context import RequestContext
+from api.spanner.call import Call
+from api.spanner.database import SpannerDatabase
+from api.spanner.errors import DeadlinePassed
+from api.spanner.transactions import abort_backoff
+from api.storage import build_client, spanner_config
 
 
 def aborted() -> gexc.Aborted:
@@ -21,30 +26,35 @@ def aborted() -> gexc.Aborted:
     return gexc.Aborted("injected", errors=[RuntimeError("injected abort")])
 
 
-@pytest.fixture
-def ledger(ledger_settings: Settings) -> LedgerDatabase:
-    database = LedgerDatabase(ledger_settings, build_client(ledger_settings))
+def handle(settings: Settings) -> SpannerDatabase:
+    database = SpannerDatabase(spanner_config(settings), build_client(settings))
     database.open()
     return database
 
 
-def count_transfers(ledger: LedgerDatabase, transfer_id: str) -> int:
+def within(seconds: float) -> Call:
+    return RequestContext.starting_now(seconds).call("test")
+
+
+@pytest.fixture
+def ledger(ledger_settings: Settings) -> SpannerDatabase:
+    return handle(ledger_settings)
+
+
+def count_transfers(ledger: SpannerDatabase, transfer_id: str) -> int:
     rows = ledger.read(
-        lambda tx: list(
-            tx.raw.execute_sql(
-                "SELECT COUNT(*) FROM Transfers WHERE TransferId = @id",
-                params={"id": transfer_id},
-                param_types={"id": param_types.STRING},
-            )
+        lambda tx: tx.query(
+            "SELECT COUNT(*) AS n FROM Transfers WHERE TransferId = @id",
+            {"id": (transfer_id, param_types.STRING)},
         ),
-        tag="test",
+        call=within(10),
     )
-    return int(rows[0][0])
+    return int(rows[0]["n"])
 
 
 def insert_marker(marker: str) -> Callable[[Any], str]:
     def work(tx: Any) -> str:
-        tx.raw.insert(
+        tx.insert(
             "Transfers",
             ("KeyHash", "TransferId", "DebitAccountId", "CreditAccountId", "Amount",
              "Currency", "Status", "RequestHash", "CreatedAt"),
@@ -70,11 +80,11 @@ def fail_commits(mocker: MockerFixture, errors: list[Exception]) -> Any:
 
 
 def test_aborted_commit_is_retried_and_applied_once(
-    ledger: LedgerDatabase, mocker: MockerFixture, unique: Callable[[str], str]
+    ledger: SpannerDatabase, mocker: MockerFixture, unique: Callable[[str], str]
 ) -> None:
     marker = unique("abort")
     commit = fail_commits(mocker, [aborted(), aborted()])
-    committed = ledger.write(insert_marker(marker), tag="test.abort")
+    committed = ledger.write(insert_marker(marker), call=within(10))
     assert committed.value == marker
     assert commit.call_count == 3
     assert count_transfers(ledger, marker) == 1
@@ -83,35 +93,32 @@ def test_aborted_commit_is_retried_and_applied_once(
 def test_aborts_beyond_the_deadline_raise_and_write_nothing(
     ledger_settings: Settings, mocker: MockerFixture, unique: Callable[[str], str]
 ) -> None:
-    settings = ledger_settings.model_copy(update={"request_timeout_seconds": 0.3})
-    ledger = LedgerDatabase(settings, build_client(settings))
+    ledger = handle(ledger_settings)
     marker = unique("abort")
     fail_commits(mocker, [aborted()] * 10_000)
     with pytest.raises(gexc.Aborted):
-        ledger.write(insert_marker(marker), tag="test.abort")
+        ledger.write(insert_marker(marker), call=within(0.3))
     mocker.stopall()
     assert count_transfers(ledger, marker) == 0
 
 
-def test_non_retryable_error_is_not_retried(ledger: LedgerDatabase, mocker: MockerFixture) -> None:
+def test_non_retryable_error_is_not_retried(ledger: SpannerDatabase, mocker: MockerFixture) -> None:
     commit = fail_commits(mocker, [gexc.ServiceUnavailable("injected")])
     with pytest.raises(gexc.ServiceUnavailable):
-        ledger.write(insert_marker("never"), tag="test.unavailable")
+        ledger.write(insert_marker("never"), call=within(10))
     assert commit.call_count == 1
 
 
 def test_write_gate_wait_is_bounded_by_the_deadline(ledger_settings: Settings) -> None:
-    settings = ledger_settings.model_copy(
-        update={"request_timeout_seconds": 0.2, "max_inflight_writes": 1}
-    )
-    ledger = LedgerDatabase(settings, build_client(settings))
-    assert ledger._write_gate is not None
-    ledger._write_gate.acquire()  # another request holds the only slot
+    ledger = handle(ledger_settings.model_copy(update={"max_inflight_writes": 1}))
+    gate = ledger.write_gate
+    assert isinstance(gate, threading.BoundedSemaphore)
+    gate.acquire()  # another request holds the only slot
     try:
         with pytest.raises(DeadlinePassed):
-            ledger.write(insert_marker("gated"), tag="test.gate")
+            ledger.write(insert_marker("gated"), call=within(0.2))
     finally:
-        ledger._write_gate.release()
+        gate.release()
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 30])

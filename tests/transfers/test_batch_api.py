@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pytest_mock import MockerFixture
 
 from api.app import create_app
-from api.transfers import batch as batch_module
+from api.transfers import service as transfers_service
 
 Ids = Callable[[str], str]
 
@@ -123,7 +123,7 @@ def test_large_batch_is_committed_in_chunks_in_order(
     ledger_settings: Any, unique: Ids, mocker: MockerFixture
 ) -> None:
     settings = ledger_settings.model_copy(update={"batch_chunk_size": 4})
-    spy = mocker.spy(batch_module, "apply_transfers")
+    spy = mocker.spy(transfers_service, "commit_orders")
     with TestClient(create_app(settings, configure_logs=False)) as small_chunks:
         a, b = unique("acct"), unique("acct")
         for account_id in (a, b):

@@ -17,11 +17,13 @@ from api.accounts import repository as accounts_repository
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.config import Settings
-from api.spanner.database import build_client
-from api.spanner.handles import DatabaseHandles
+from api.context import RequestContext
+from api.storage import DatabaseHandles, build_client
 from api.transfers import repository as transfers_repository
+from api.transfers.model import TransferOrder
+from api.transfers.posting import Outcome
 from api.transfers.schemas import TransferCreate
-from api.transfers.transaction import TransferResult, apply_transfers
+from api.transfers.service import commit_orders, prepare
 from api.transfers.writer import TransferWriter
 
 ACCOUNTS = ["bank", "wallet-1", "wallet-2", "credit"]
@@ -43,6 +45,7 @@ class Ledger:
             open_account(
                 databases=self.databases,
                 settings=settings,
+                ctx=RequestContext.starting_now(10),
                 request=AccountCreate(id=account_id, currency="USD", flags=flags),
             )
 
@@ -60,14 +63,27 @@ class Ledger:
                 for a in accounts.values()
             }  # fmt: skip
 
-        state, _ = self.databases.reader.read_consistent(read, tag="test")
+        state, _ = self.databases.reader.read_consistent(read, call=within(10))
         transfers = self.databases.reader.read(
-            lambda tx: transfers_repository.read_transfers(tx, ID_POOL), tag="test"
+            lambda tx: transfers_repository.read_transfers(tx, ID_POOL), call=within(10)
         )
         state["transfers"] = {
             t.id: (t.debit_account_id, t.credit_account_id, t.amount) for t in transfers.values()
         }
         return state
+
+    def writer(self) -> TransferWriter:
+        database = self.databases.writer
+        return TransferWriter(
+            lambda orders, call: commit_orders(database, orders, call), self.settings
+        )
+
+    def order(self, request: TransferCreate) -> TransferOrder:
+        return prepare(request, settings=self.settings)
+
+
+def within(seconds: float) -> Any:
+    return RequestContext.starting_now(seconds).call("test")
 
 
 @pytest.fixture
@@ -95,7 +111,7 @@ def transfer(transfer_id: str, credit: str, amount: int) -> TransferCreate:
     )
 
 
-def signature(result: TransferResult) -> tuple[Any, ...]:
+def signature(result: Outcome) -> tuple[Any, ...]:
     if result.error is not None:
         return ("failed", result.error.code)
     assert result.transfer is not None
@@ -128,15 +144,15 @@ def test_group_commit_matches_one_at_a_time(
     grouped = make_ledger(group_commit_window_ms=20, group_commit_max_items=max_items)
     sequential = make_ledger()
 
-    writer = TransferWriter(grouped.databases.writer, grouped.settings)
+    writer = grouped.writer()
     assert writer.batcher is not None
     deadline = time.monotonic() + 30
-    futures = [writer.batcher.submit(r, deadline=deadline) for r in requests]
+    futures = [writer.batcher.submit(grouped.order(r), deadline=deadline) for r in requests]
     grouped_results = [signature(f.result(30)) for f in futures]
     writer.close()
 
     sequential_results = [
-        signature(apply_transfers(sequential.databases.writer, [r], tag="test")[0])
+        signature(commit_orders(sequential.databases.writer, [sequential.order(r)], within(10))[0])
         for r in requests
     ]
     assert grouped_results == sequential_results
@@ -157,9 +173,9 @@ def test_aborted_group_is_retried_and_applied_once(
         return real_commit(self, *args, **kwargs)
 
     mocker.patch.object(Transaction, "commit", autospec=True, side_effect=commit)
-    writer = TransferWriter(ledger.databases.writer, ledger.settings)
+    writer = ledger.writer()
     assert writer.batcher is not None
-    requests = [transfer(f"t{i}", "wallet-1", 10) for i in range(5)]
+    requests = [ledger.order(transfer(f"t{i}", "wallet-1", 10)) for i in range(5)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     assert all(f.result(10).created for f in futures)
     writer.close()
@@ -179,10 +195,10 @@ def test_non_retryable_failure_of_one_item_commits_the_rest(
             raise gexc.FailedPrecondition("injected: this row cannot be written")
         real_insert(tx, transfers)
 
-    mocker.patch("api.transfers.transaction.repository.insert_transfers", side_effect=insert)
-    writer = TransferWriter(ledger.databases.writer, ledger.settings)
+    mocker.patch("api.transfers.service.repository.insert_transfers", side_effect=insert)
+    writer = ledger.writer()
     assert writer.batcher is not None
-    requests = [transfer(f"t{i}", "wallet-1", i + 1) for i in range(6)]
+    requests = [ledger.order(transfer(f"t{i}", "wallet-1", i + 1)) for i in range(6)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     outcomes = [type(f.exception(10)).__name__ if f.exception(10) else "ok" for f in futures]
     writer.close()
@@ -194,9 +210,9 @@ def test_non_retryable_failure_of_one_item_commits_the_rest(
 
 def test_shutdown_flushes_queued_transfers(make_ledger: Callable[..., Ledger]) -> None:
     ledger = make_ledger(group_commit_window_ms=2000)  # would linger for 2 s
-    writer = TransferWriter(ledger.databases.writer, ledger.settings)
+    writer = ledger.writer()
     assert writer.batcher is not None
-    requests = [transfer(f"t{i}", "wallet-2", 1) for i in range(4)]
+    requests = [ledger.order(transfer(f"t{i}", "wallet-2", 1)) for i in range(4)]
     futures = [writer.batcher.submit(r, deadline=time.monotonic() + 10) for r in requests]
     assert writer.close(timeout=8)
     assert all(f.result(0).created for f in futures)

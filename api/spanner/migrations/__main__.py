@@ -26,7 +26,6 @@ from google.cloud.spanner_v1.database import Database
 from pydantic import ValidationError
 
 from api.config import Settings, get_settings
-from api.spanner.database import build_client
 from api.spanner.migrations.runner import (
     CLI,
     MigrationError,
@@ -37,6 +36,7 @@ from api.spanner.migrations.runner import (
     schema_status,
     verify_applied_files,
 )
+from api.storage import build_client
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
