@@ -27,8 +27,7 @@ from pydantic import ValidationError
 
 from api.config import Settings, get_settings
 from api.spanner.database import build_client
-from api.spanner.migrations.runner import (
-    CLI,
+from api.spanner.migrations import (
     MigrationError,
     apply_migrations,
     force_version,
@@ -37,6 +36,7 @@ from api.spanner.migrations.runner import (
     schema_status,
     verify_applied_files,
 )
+from api.spanner.migrations.errors import CLI
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
