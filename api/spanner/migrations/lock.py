@@ -86,13 +86,11 @@ class MigrationLock:
         )
 
     def renew(self) -> None:
-        def renew(tx: Any) -> int:
-            return int(
-                tx.execute_update(
-                    _RENEW_SQL,
-                    params={"owner": self.owner, "seconds": int(self.lease.total_seconds())},
-                    param_types={"owner": param_types.STRING, "seconds": param_types.INT64},
-                )
+        def renew(tx: Any) -> None:
+            tx.execute_update(
+                _RENEW_SQL,
+                params={"owner": self.owner, "seconds": int(self.lease.total_seconds())},
+                param_types={"owner": param_types.STRING, "seconds": param_types.INT64},
             )
 
         self.database.run_in_transaction(renew)

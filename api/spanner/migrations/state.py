@@ -63,14 +63,9 @@ class SchemaStatus:
     def is_current(self) -> bool:
         """Every file this code knows is applied and nothing is dirty.
 
-        A database ahead of the files (a newer revision migrated it) counts as current:
-        see ``ahead``.
+        A database ahead of the files (a newer revision migrated it) counts as current.
         """
         return not self.dirty and not self.pending
-
-    @property
-    def ahead(self) -> bool:
-        return (self.current_version or 0) > self.latest_version
 
 
 @dataclass(frozen=True)
