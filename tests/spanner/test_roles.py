@@ -31,13 +31,9 @@ from api.spanner.migrations import (
     load_migrations,
     schema_status,
 )
-from api.spanner.migrations.runner import (
-    HISTORY_TABLE,
-    LOCK_TABLE,
-    VERSION_TABLE,
-    is_fgac_statement,
-)
+from api.spanner.migrations.files import is_fgac_statement
 from api.spanner.migrations.splitter import split_statements
+from api.spanner.migrations.tables import HISTORY_TABLE, LOCK_TABLE, VERSION_TABLE
 
 DDL_DIR = Path(__file__).resolve().parents[2] / "spanner_ddl"
 TEST_INSTANCE = "test-instance"
@@ -216,7 +212,7 @@ def test_the_emulator_still_rejects_role_statements(
     empty_database_factory: Callable[[], str], spanner_client: spanner.Client
 ) -> None:
     """Why the runner skips them there. If this fails, the emulator learned roles:
-    apply them locally too (api/spanner/migrations/runner.py) and update SECURITY.md."""
+    apply them locally too (api/spanner/migrations/files.py) and update SECURITY.md."""
     database = spanner_client.instance(TEST_INSTANCE).database(empty_database_factory())
     with pytest.raises(gexc.GoogleAPICallError, match="Unsupported ddl statement"):
         database.update_ddl(["CREATE ROLE probe_role"]).result(60)

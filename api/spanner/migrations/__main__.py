@@ -26,8 +26,7 @@ from google.cloud.spanner_v1.database import Database
 from pydantic import ValidationError
 
 from api.config import Settings, get_settings
-from api.spanner.migrations.runner import (
-    CLI,
+from api.spanner.migrations import (
     MigrationError,
     apply_migrations,
     force_version,
@@ -36,6 +35,7 @@ from api.spanner.migrations.runner import (
     schema_status,
     verify_applied_files,
 )
+from api.spanner.migrations.errors import CLI
 from api.storage import build_client
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
