@@ -14,9 +14,9 @@ from dataclasses import asdict
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.spanner.database import build_client
-from api.spanner.emulator import Emulator
 from api.spanner.handles import DatabaseHandles
 from bench import cpu_per_request, group_stats, harness, report, scenarios
+from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
 RESULTS = harness.ROOT / "bench" / "results"

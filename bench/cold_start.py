@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.spanner.emulator import Emulator, free_port
 from bench.harness import INSTANCE, PROJECT, ROOT, create_database
+from devtools.emulator import Emulator, free_port
 
 READYZ_EVENT = ROOT / "tests" / "entrypoints" / "fixtures" / "http-api-v2-get-readyz.json"
 LAMBDA_INVOKE = (

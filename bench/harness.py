@@ -15,10 +15,10 @@ import httpx
 from google.cloud import spanner
 
 from api.config import Settings
-from api.spanner.admin import ensure_instance_and_database
 from api.spanner.database import build_client
-from api.spanner.emulator import free_port
 from api.spanner.migrations import apply_migrations
+from devtools.admin import ensure_instance_and_database
+from devtools.emulator import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT, INSTANCE = "bench-project", "bench"

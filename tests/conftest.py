@@ -21,10 +21,10 @@ from google.cloud import spanner
 
 from api.app import create_app
 from api.config import Settings
-from api.spanner.admin import drop_database, ensure_instance_and_database
 from api.spanner.database import build_client
-from api.spanner.emulator import Emulator, free_port
 from api.spanner.migrations import apply_migrations
+from devtools.admin import drop_database, ensure_instance_and_database
+from devtools.emulator import Emulator, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL_DIR = ROOT / "spanner_ddl"

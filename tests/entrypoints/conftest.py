@@ -30,7 +30,7 @@ from google.cloud import spanner
 
 from api.app import create_app
 from api.config import Settings
-from api.spanner.emulator import free_port
+from devtools.emulator import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
