@@ -1,6 +1,6 @@
 """``make bench``: measure everything against a private emulator, rewrite the docs.
 
-python -m bench [--seconds 8] [--quick]
+python -m bench [--seconds 8] [--clients 1,8,32,64] [--accounts 200] [--no-docs]
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Test harness: one private Spanner emulator per test run, on free ports.
 
 Started on first use and stopped (by PID) at the end of the run. Databases are cheap on
-the emulator: tests that need isolation ask ``fresh_database`` for their own.
+the emulator: tests that need isolation ask ``fresh_client`` or
+``ledger_database_factory`` for their own.
 """
 
 from __future__ import annotations

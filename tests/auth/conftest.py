@@ -37,7 +37,6 @@ from tests.support import FakeClock
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "https://ledger.test"
-GOOGLE_ISSUER = "https://accounts.google.com"
 JWKS_PATH = "/jwks"
 CERTS_PATH = "/certs"
 
