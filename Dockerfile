@@ -3,8 +3,8 @@
 #   docker build -t ledger .
 #   docker run -p 8080:8080 -e SPANNER_EMULATOR_HOST=... ledger
 #
-# Runtime dependencies only: requirements-dev.txt, tests/, bench/, docs/ and infra/
-# never enter the image (see .dockerignore; the COPY lines below name what ships).
+# Runtime dependencies only: requirements-dev.txt, tests/, bench/, devtools/, docs/ and
+# infra/ never enter the image (see .dockerignore; the COPY lines below name what ships).
 #
 # Base image: Python 3.11 (the version the project targets), Debian slim, pinned to a
 # patch release. To pin the exact bytes as well, append the digest that

@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m api.devserver
+	$(PY) -m devtools.devserver
 
 test: lint typecheck pytest checkov
 

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
 
     # --- sessions and transactions --------------------------------------------
     # Multiplexed sessions are Spanner's modern default, but the emulator (1.5.x) has
-    # none: pooled is forced there (see api/spanner/env.py).
+    # none: pooled is forced there (effective_session_mode, applied by api/spanner/env.py).
     session_mode: SessionMode = "pooled"
     pool_size: int = Field(default=16, ge=1, le=400)
     # The budget of Spanner calls made outside any request (warming the pool at

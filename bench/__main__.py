@@ -1,6 +1,6 @@
 """``make bench``: measure everything against a private emulator, rewrite the docs.
 
-python -m bench [--seconds 8] [--quick]
+python -m bench [--seconds 8] [--clients 1,8,32,64] [--accounts 200] [--no-docs]
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import asdict
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.context import RequestContext
-from api.spanner.emulator import Emulator
 from api.storage import DatabaseHandles, build_client
 from bench import cpu_per_request, group_stats, harness, report, scenarios
+from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
 RESULTS = harness.ROOT / "bench" / "results"

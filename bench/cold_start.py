@@ -39,8 +39,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.spanner.emulator import Emulator, free_port
 from bench.harness import INSTANCE, PROJECT, ROOT, create_database
+from devtools.emulator import Emulator, free_port
+from devtools.service import service_env
 
 READYZ_EVENT = ROOT / "tests" / "entrypoints" / "fixtures" / "http-api-v2-get-readyz.json"
 LAMBDA_INVOKE = (
@@ -54,20 +55,16 @@ TIMEOUT_SECONDS = 60.0
 
 
 def _env(emulator_host: str, database: str, workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "FUNCTION_"))}
-    env.pop("K_SERVICE", None)
-    env.update(
-        PYTHONPATH=str(ROOT),
-        SPANNER_EMULATOR_HOST=emulator_host,
-        LEDGER_PROJECT=PROJECT,
-        LEDGER_SPANNER_INSTANCE=INSTANCE,
-        LEDGER_SPANNER_DATABASE=database,
+    return service_env(
+        emulator_host,
+        project=PROJECT,
+        instance=INSTANCE,
+        database=database,
         LEDGER_AUTH_MODE="none",
         LEDGER_LOG_LEVEL="WARNING",
         # gunicorn's control socket goes here rather than into ~/.gunicorn.
         XDG_RUNTIME_DIR=str(workdir),
     )
-    return env
 
 
 def _ready(port: int) -> bool:

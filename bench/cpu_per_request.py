@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from api.spanner.emulator import Emulator
 from bench import harness
 from bench.httpclient import HttpConnection
+from devtools.emulator import Emulator
 
 REQUESTS = 3000
 CLIENTS = 16

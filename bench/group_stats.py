@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.spanner.emulator import Emulator
 from bench import harness, scenarios
+from devtools.emulator import Emulator
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +14,11 @@ import httpx
 from google.cloud import spanner
 
 from api.config import Settings
-from api.spanner.admin import ensure_instance_and_database
-from api.spanner.emulator import free_port
 from api.spanner.migrations import apply_migrations
 from api.storage import build_client
+from devtools.admin import ensure_instance_and_database
+from devtools.emulator import free_port
+from devtools.service import wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT, INSTANCE = "bench-project", "bench"
@@ -70,16 +70,8 @@ def service(
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("service did not become ready")
-            time.sleep(0.2)
+        if not wait_until_ready(url, server, interval=0.2, request_timeout=2):
+            raise RuntimeError("service did not become ready")
         yield url
     finally:
         server.terminate()

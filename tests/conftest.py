@@ -1,7 +1,8 @@
 """Test harness: one private Spanner emulator per test run, on free ports.
 
 Started on first use and stopped (by PID) at the end of the run. Databases are cheap on
-the emulator: tests that need isolation ask ``fresh_database`` for their own.
+the emulator: tests that need isolation ask ``fresh_client`` or
+``ledger_database_factory`` for their own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -21,33 +21,13 @@ from google.cloud import spanner
 
 from api.app import create_app
 from api.config import Settings
-from api.spanner.admin import drop_database, ensure_instance_and_database
-from api.spanner.emulator import Emulator, free_port
 from api.spanner.migrations import apply_migrations
 from api.storage import build_client
-
-ROOT = Path(__file__).resolve().parent.parent
-DDL_DIR = ROOT / "spanner_ddl"
-TEST_PROJECT = "test-project"
-TEST_INSTANCE = "test-instance"
+from devtools.admin import drop_database, ensure_instance_and_database
+from devtools.emulator import Emulator, free_port
+from tests.support import DDL_DIR, TEST_INSTANCE, database_handle, make_settings
 
 _db_counter = itertools.count(1)
-
-
-def make_settings(emulator_host: str, database: str, **overrides: object) -> Settings:
-    """Settings for tests: explicit values only, never the developer's .env."""
-    values: dict[str, object] = {
-        "emulator_host": emulator_host,
-        "project": TEST_PROJECT,
-        "spanner_instance": TEST_INSTANCE,
-        "spanner_database": database,
-        "auth_mode": "none",
-        "pool_size": 4,
-        # Tests build many apps in one process: leave its garbage collector alone.
-        "gc_gen0_threshold": 0,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 class ExternalEmulator:
@@ -105,9 +85,7 @@ def ledger_database_factory(
 
     def create() -> str:
         database_id = empty_database_factory()
-        database = spanner_client.instance(TEST_INSTANCE).database(
-            database_id, pool=spanner.BurstyPool(target_size=1)
-        )
+        database = database_handle(spanner_client, database_id)
         apply_migrations(database, DDL_DIR, emulator=True, out=lambda _line: None)
         return database_id
 

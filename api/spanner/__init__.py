@@ -1,2 +1,3 @@
 """Generic Spanner access: client and session pools, transactions with retries and
-tags, error mapping, the emulator for local runs and tests, and migrations."""
+tags, error mapping, and migrations. The emulator for local runs and tests lives in
+devtools/, outside the shipped package."""

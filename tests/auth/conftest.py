@@ -33,10 +33,10 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from api.auth import Authenticator
 from api.config import Settings
+from tests.support import FakeClock
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "https://ledger.test"
-GOOGLE_ISSUER = "https://accounts.google.com"
 JWKS_PATH = "/jwks"
 CERTS_PATH = "/certs"
 
@@ -185,19 +185,6 @@ def ec_signer() -> Signer:
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

@@ -6,13 +6,13 @@ Pure file parsing: nothing here talks to Google Cloud.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 CLOUDBUILD = ROOT / "cloudbuild.yaml"
 TRIGGER_TF = ROOT / "infra" / "cloud_build.tf"
 

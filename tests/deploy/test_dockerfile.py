@@ -6,17 +6,22 @@ joined) and each property of the image is asserted from them.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 Instruction = tuple[str, str]
+
+# Local runs, tests and benchmarks only: never copied into the image, never imported by it.
+DEV_TOOLING = ("devtools", "tests", "bench")
 
 
 def parse_dockerfile(text: str) -> list[Instruction]:
@@ -120,13 +125,40 @@ def test_only_named_paths_are_copied_never_the_whole_context(instructions):
     assert not any(s.startswith(("tests", "bench", "docs", "infra")) for s in flat)
 
 
+def copied_sources(instructions: list[Instruction]) -> list[str]:
+    sources = [rest.split()[:-1] for keyword, rest in instructions if keyword in {"COPY", "ADD"}]
+    return [s for group in sources for s in group if not s.startswith("--")]
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+    return modules
+
+
+def test_copy_lines_ship_no_dev_tooling(instructions):
+    for source in copied_sources(instructions):
+        assert not source.startswith(DEV_TOOLING), source
+        copied = ROOT / source
+        files = sorted(copied.rglob("*.py")) if copied.is_dir() else [copied]
+        for path in (p for p in files if p.suffix == ".py"):
+            dev_imports = {m for m in imported_modules(path) if m.split(".")[0] in DEV_TOOLING}
+            assert not dev_imports, f"{path.relative_to(ROOT)} imports {sorted(dev_imports)}"
+
+
 def test_no_credentials_are_baked_in():
     text = DOCKERFILE.read_text()
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in text
     assert "-----BEGIN" not in text
 
 
-@pytest.mark.parametrize("pattern", ["tests/", ".venv*/", ".git/", ".env", "bench/", "infra/"])
+@pytest.mark.parametrize(
+    "pattern", ["tests/", ".venv*/", ".git/", ".env", "bench/", "devtools/", "infra/"]
+)
 def test_dockerignore_keeps_out(pattern):
     lines = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     assert pattern in lines

@@ -7,11 +7,12 @@ brace matching (after comments are removed) and their attributes matched with re
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-INFRA = Path(__file__).resolve().parents[2] / "infra"
+from tests.support import ROOT
+
+INFRA = ROOT / "infra"
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
 

@@ -4,9 +4,9 @@ part of `make test`, in its own venv; these tests keep that wiring honest)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 SCANNED = [*sorted((ROOT / "infra").glob("*.tf")), ROOT / "Dockerfile"]
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 

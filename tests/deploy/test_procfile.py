@@ -7,11 +7,12 @@ which cannot serve the FastAPI (ASGI) app.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
+from tests.support import ROOT
+
+PROCFILE = ROOT / "Procfile"
 
 
 @pytest.fixture(scope="module")

@@ -14,28 +14,18 @@ from fastapi.testclient import TestClient
 
 from api.errors import PROBLEM_CONTENT_TYPE
 from api.ratelimit import TokenBucketLimiter, retry_after_seconds
+from tests.support import FakeClock
 
 SLOW = 0.01  # tokens per second: 100 s per token, far longer than any test
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def limiter(
-    clock: Clock, *, rate: float = 2.0, burst: int = 3, max_keys: int = 100
+    clock: FakeClock, *, rate: float = 2.0, burst: int = 3, max_keys: int = 100
 ) -> TokenBucketLimiter:
     return TokenBucketLimiter(rate=rate, burst=burst, max_keys=max_keys, clock=clock)
 
@@ -43,7 +33,7 @@ def limiter(
 # --- the bucket ------------------------------------------------------------------------------
 
 
-def test_a_burst_then_a_wait_for_the_next_token(clock: Clock) -> None:
+def test_a_burst_then_a_wait_for_the_next_token(clock: FakeClock) -> None:
     buckets = limiter(clock, rate=2.0, burst=3)
     assert [buckets.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert buckets.acquire("a") == pytest.approx(0.5)
@@ -54,7 +44,7 @@ def test_a_burst_then_a_wait_for_the_next_token(clock: Clock) -> None:
     assert buckets.acquire("a") == pytest.approx(0.5)
 
 
-def test_each_caller_has_its_own_bucket(clock: Clock) -> None:
+def test_each_caller_has_its_own_bucket(clock: FakeClock) -> None:
     buckets = limiter(clock, burst=2)
     assert buckets.acquire("alice") == buckets.acquire("alice") == 0.0
     assert buckets.acquire("alice") > 0
@@ -62,7 +52,7 @@ def test_each_caller_has_its_own_bucket(clock: Clock) -> None:
     assert buckets.acquire("bob") > 0
 
 
-def test_tokens_never_pile_up_beyond_the_burst(clock: Clock) -> None:
+def test_tokens_never_pile_up_beyond_the_burst(clock: FakeClock) -> None:
     buckets = limiter(clock, rate=2.0, burst=3)
     buckets.acquire("a")
     clock.advance(3600)
@@ -70,7 +60,7 @@ def test_tokens_never_pile_up_beyond_the_burst(clock: Clock) -> None:
     assert buckets.acquire("a") > 0
 
 
-def test_idle_buckets_are_dropped(clock: Clock) -> None:
+def test_idle_buckets_are_dropped(clock: FakeClock) -> None:
     buckets = limiter(clock, rate=2.0, burst=3)  # full again 1.5 s after last use
     for key in ("a", "b", "c"):
         buckets.acquire(key)
@@ -82,14 +72,14 @@ def test_idle_buckets_are_dropped(clock: Clock) -> None:
     assert len(buckets) == 2  # c and d
 
 
-def test_memory_is_bounded_by_max_keys(clock: Clock) -> None:
+def test_memory_is_bounded_by_max_keys(clock: FakeClock) -> None:
     buckets = limiter(clock, rate=SLOW, burst=1, max_keys=10)
     for n in range(1000):
         assert buckets.acquire(f"caller-{n}") == 0.0
     assert len(buckets) == 10
 
 
-def test_concurrent_callers_share_one_bucket_exactly(clock: Clock) -> None:
+def test_concurrent_callers_share_one_bucket_exactly(clock: FakeClock) -> None:
     buckets = limiter(clock, rate=SLOW, burst=50)
     granted: list[int] = []
     lock = threading.Lock()

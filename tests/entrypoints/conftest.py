@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import signal
 import socket
@@ -26,39 +25,23 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from google.cloud import spanner
 
 from api.app import create_app
 from api.config import Settings
-from api.spanner.emulator import free_port
+from devtools.emulator import free_port
+from devtools.service import wait_until_ready
+from tests.support import ROOT, child_env, make_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TEST_INSTANCE = "test-instance"  # where tests/conftest.py creates its databases
 
 
 @pytest.fixture(scope="session")
-def service_env(emulator: Any, spanner_client: spanner.Client) -> Callable[..., dict[str, str]]:
+def service_env(emulator: Any) -> Callable[..., dict[str, str]]:
     """The environment a server process needs to serve ``database`` on the emulator."""
 
     def env_for(database: str, **extra: str) -> dict[str, str]:
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("LEDGER_", "FUNCTION_", "GUNICORN_")) and name != "K_SERVICE"
-        }
-        env.update(
-            PYTHONPATH=str(ROOT),
-            SPANNER_EMULATOR_HOST=emulator.address,
-            LEDGER_PROJECT=spanner_client.project,
-            LEDGER_SPANNER_INSTANCE=TEST_INSTANCE,
-            LEDGER_SPANNER_DATABASE=database,
-            LEDGER_AUTH_MODE="none",
-            LEDGER_POOL_SIZE="4",
-            LEDGER_LOG_LEVEL="INFO",
-        )
-        env.update(extra)
-        return env
+        service = {"LEDGER_AUTH_MODE": "none", "LEDGER_POOL_SIZE": "4", "LEDGER_LOG_LEVEL": "INFO"}
+        return child_env(emulator.address, database, **(service | extra))
 
     return env_for
 
@@ -91,16 +74,8 @@ class ServerProcess:
         return self.stderr_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become ready:\n{self.stderr()[-3000:]}")
-            time.sleep(0.05)
+        if not wait_until_ready(self.url, self.process, timeout=timeout):
+            raise RuntimeError(f"server did not become ready:\n{self.stderr()[-3000:]}")
 
     def wait_for_stderr(self, text: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -279,20 +254,11 @@ def sigterm_during_requests(
 
 
 @pytest.fixture(scope="session")
-def settings_for(emulator: Any, spanner_client: spanner.Client) -> Callable[[str], Settings]:
+def settings_for(emulator: Any) -> Callable[[str], Settings]:
     """Settings for an app in this process over ``database`` on the run's emulator."""
 
     def build(database: str) -> Settings:
-        return Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            emulator_host=emulator.address,
-            project=spanner_client.project,
-            spanner_instance=TEST_INSTANCE,
-            spanner_database=database,
-            auth_mode="none",
-            pool_size=2,
-            gc_gen0_threshold=0,  # in-process apps: leave the test process's GC alone
-        )
+        return make_settings(emulator.address, database, pool_size=2)
 
     return build
 

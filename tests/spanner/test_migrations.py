@@ -26,11 +26,9 @@ from api.spanner.migrations import (
     load_migrations,
     schema_status,
 )
+from tests.support import DDL_DIR, database_handle
 
 pytestmark = pytest.mark.emulator
-
-DDL_DIR = Path(__file__).resolve().parents[2] / "spanner_ddl"
-TEST_INSTANCE = "test-instance"
 
 FILES = {
     "0001_singers.sql": "-- Singers.\nCREATE TABLE Singers (\n  Id INT64 NOT NULL,\n"
@@ -90,9 +88,7 @@ def open_database(spanner_client: spanner.Client) -> Callable[[str], Database]:
     """Another handle (own session pool) on a database, as another runner would have."""
 
     def open_(database_id: str) -> Database:
-        return spanner_client.instance(TEST_INSTANCE).database(
-            database_id, pool=spanner.BurstyPool(target_size=1)
-        )
+        return database_handle(spanner_client, database_id)
 
     return open_
 

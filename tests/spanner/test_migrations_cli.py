@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,10 +13,9 @@ from typing import Any
 import pytest
 from google.cloud import spanner
 
-pytestmark = pytest.mark.emulator
+from tests.support import child_env, database_handle
 
-ROOT = Path(__file__).resolve().parents[2]
-TEST_INSTANCE = "test-instance"
+pytestmark = pytest.mark.emulator
 
 FILES = {
     "0001_singers.sql": "CREATE TABLE Singers (Id INT64, Name STRING(MAX)) PRIMARY KEY (Id);",
@@ -47,17 +45,8 @@ def ddl_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli_env(emulator: Any, spanner_client: spanner.Client, database_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        SPANNER_EMULATOR_HOST=emulator.address,
-        # The project the fixtures created the instance in.
-        LEDGER_PROJECT=spanner_client.project,
-        LEDGER_SPANNER_INSTANCE=TEST_INSTANCE,
-        LEDGER_SPANNER_DATABASE=database_id,
-    )
-    return env
+def cli_env(emulator: Any, database_id: str) -> dict[str, str]:
+    return child_env(emulator.address, database_id)
 
 
 @pytest.fixture
@@ -79,9 +68,7 @@ def cli(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., Result]:
 
 @pytest.fixture
 def database(spanner_client: spanner.Client, database_id: str) -> Any:
-    return spanner_client.instance(TEST_INSTANCE).database(
-        database_id, pool=spanner.BurstyPool(target_size=1)
-    )
+    return database_handle(spanner_client, database_id)
 
 
 def history(database: Any) -> list[list[Any]]:

@@ -34,9 +34,8 @@ from api.spanner.migrations import (
 from api.spanner.migrations.files import is_fgac_statement
 from api.spanner.migrations.splitter import split_statements
 from api.spanner.migrations.tables import HISTORY_TABLE, LOCK_TABLE, VERSION_TABLE
+from tests.support import DDL_DIR, TEST_INSTANCE, database_handle
 
-DDL_DIR = Path(__file__).resolve().parents[2] / "spanner_ddl"
-TEST_INSTANCE = "test-instance"
 ROLES_FILE = DDL_DIR / "0002_roles.sql"
 READER = "ledger_reader"
 WRITER = "ledger_writer"
@@ -194,9 +193,7 @@ def test_grants_name_only_tables_that_exist(grants: Grants) -> None:
 def test_migrations_apply_on_the_emulator_skipping_role_statements(
     empty_database_factory: Callable[[], str], spanner_client: spanner.Client
 ) -> None:
-    database = spanner_client.instance(TEST_INSTANCE).database(
-        empty_database_factory(), pool=spanner.BurstyPool(target_size=1)
-    )
+    database = database_handle(spanner_client, empty_database_factory())
     lines: list[str] = []
     applied = apply_migrations(database, DDL_DIR, emulator=True, out=lines.append)
     assert ROLES_FILE.name in [m.filename for m in applied]

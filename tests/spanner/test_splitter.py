@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from api.spanner.migrations.splitter import SplitError, split_statements
-
-DDL_DIR = Path(__file__).resolve().parents[2] / "spanner_ddl"
+from tests.support import DDL_DIR
 
 
 def test_splits_on_semicolons_and_strips_whitespace() -> None:

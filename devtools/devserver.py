@@ -16,10 +16,10 @@ from google.cloud import spanner
 
 from api.app import create_app
 from api.config import Settings
-from api.spanner.admin import ensure_instance_and_database
-from api.spanner.emulator import Emulator, EmulatorNotFound
 from api.spanner.migrations import apply_migrations
 from api.storage import build_client
+from devtools.admin import ensure_instance_and_database
+from devtools.emulator import Emulator, EmulatorNotFound
 
 LOCAL_DEFAULTS = {
     "LEDGER_AUTH_MODE": "none",

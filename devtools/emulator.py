@@ -1,6 +1,6 @@
 """Start and stop a private Cloud Spanner emulator on free ports.
 
-Used by ``make run`` (api.devserver), the test suite and the benchmarks. Never used by
+Used by ``make run`` (devtools.devserver), the test suite and the benchmarks. Never used by
 the service itself. Lookup order for the emulator: the gcloud SDK's
 ``bin/cloud_spanner_emulator/gateway_main``, then ``gateway_main`` on PATH, then the
 emulator container if a Docker engine answers.
