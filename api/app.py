@@ -104,6 +104,14 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not decode (invalid UTF-8, say). Like
+            # malformed JSON (already a 422), that is a validation error of the body.
+            undecodable = ValidationFailed(
+                "body: The request body is not valid UTF-8 JSON.",
+                errors=[{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}],
+            )
+            return problem_response(undecodable, instance=request.url.path)
         headers = dict(exc.headers) if exc.headers else None
         error = HttpError(exc.status_code, str(exc.detail), headers=headers)
         return problem_response(error, instance=request.url.path)

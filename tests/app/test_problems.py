@@ -130,3 +130,13 @@ def test_openapi_names_every_error_that_shares_a_status(client: TestClient) -> N
     conflict = spec["paths"]["/v1/transfers"]["post"]["responses"]["409"]["description"]
     assert "Id already used for a different request" in conflict
     assert "Account balance limit reached" in conflict
+
+
+@pytest.mark.parametrize("body", [b"\x80", b'{"currency": "\xff"}'], ids=["lone-byte", "in-string"])
+def test_undecodable_body_is_422_validation_error(client: TestClient, body: bytes) -> None:
+    response = client.post(
+        "/v1/accounts", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "validation_error"
