@@ -24,11 +24,9 @@ import httpx
 import pytest
 from google.cloud import spanner
 
-from api.spanner.emulator import free_port
+from devtools.emulator import free_port
 from tests.faults.proxy import FaultProxy
-
-ROOT = Path(__file__).resolve().parents[2]
-TEST_INSTANCE = "test-instance"  # where tests/conftest.py creates its databases
+from tests.support import ROOT, TEST_INSTANCE
 
 # uvicorn's own CLI, as the Dockerfile runs it, with a stack dump on SIGUSR1 first.
 _SERVE = (
