@@ -13,13 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
 from api.auth.errors import Unauthenticated
 from api.auth.keys import Fetch, RemoteKeySet, http_fetch
 from api.auth.principal import LOCAL_PRINCIPAL, Principal
 from api.auth.scopes import resolve_scopes
-from api.auth.verifier import GOOGLE_ISSUERS, TokenVerifier
+from api.auth.verifier import GOOGLE_ISSUERS, TokenVerifier, read_header
 from api.config import Settings
 
 logger = logging.getLogger("api.auth")
@@ -117,11 +115,9 @@ class Authenticator:
         if self.verifier is None or not token:
             return False
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError:
+            _, kid = read_header(token)
+        except Unauthenticated:
             return False  # rejected before any key lookup
-        if kid is not None and not isinstance(kid, str):
-            return False  # rejected as malformed before any key lookup
         return not self.verifier.keys.has_fresh_key(kid)
 
     def authenticate(self, token: str | None) -> Principal:
