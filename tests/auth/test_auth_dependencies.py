@@ -71,7 +71,7 @@ def client(ledger) -> TestClient:
 def test_reader_token_can_get(kit, client, rsa_signer):
     response = client.get("/things", headers=bearer(kit.mint(rsa_signer, scope="ledger.read")))
     assert response.status_code == 200
-    assert response.json() == {"principal": "subject-123"}
+    assert response.json() == {"principal": "sub:subject-123"}
 
 
 def test_writer_token_can_post(kit, client, rsa_signer):
@@ -194,7 +194,7 @@ def test_rejection_does_not_echo_the_token(kit, client, rsa_signer):
 
 def test_request_scope_names_the_principal(kit, ledger, rsa_signer):
     app, client = ledger
-    token = kit.mint(rsa_signer, scope="ledger.read", email="svc@example.com")
+    token = kit.mint(rsa_signer, scope="ledger.read", email="svc@example.com", email_verified=True)
     client.get("/things", headers=bearer(token))
     assert app.scopes[-1].principal == "svc@example.com"
 
@@ -211,7 +211,12 @@ def test_unreachable_keys_are_503_with_retry_after(kit, rsa_signer):
 def test_google_mode_scopes_from_principal_mapping(kit, rsa_signer):
     kit.publish_certs(rsa_signer)
     authenticator = kit.google(auth_principal_scopes={"svc@example.com": ["ledger.write"]})
-    token = kit.mint(rsa_signer, issuer="https://accounts.google.com", email="svc@example.com")
+    token = kit.mint(
+        rsa_signer,
+        issuer="https://accounts.google.com",
+        email="svc@example.com",
+        email_verified=True,
+    )
     with TestClient(LedgerApp(authenticator).app) as client:
         response = client.post("/things", headers=bearer(token))
     assert response.status_code == 201
@@ -221,7 +226,7 @@ def test_google_mode_scopes_from_principal_mapping(kit, rsa_signer):
 def test_none_mode_lets_every_request_in_as_local(kit):
     authenticator = kit.oidc(auth_mode="none")
     with TestClient(LedgerApp(authenticator).app) as client:
-        assert client.get("/things").json() == {"principal": "local"}
+        assert client.get("/things").json() == {"principal": "sub:local"}
         assert client.post("/things").status_code == 201
 
 
