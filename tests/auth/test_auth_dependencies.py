@@ -1,4 +1,5 @@
-"""The FastAPI side: ReaderDep / WriterDep on the smallest app that uses them."""
+"""The FastAPI side: the middleware and ReaderDep / WriterDep on the smallest app that
+uses them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from api.auth import Authenticator, ReaderDep, WriterDep
+from api.auth import AuthenticationMiddleware, Authenticator, ReaderDep, WriterDep
 from api.context import RequestScope, begin_scope
 from api.errors import PROBLEM_CONTENT_TYPE, LedgerError
 
@@ -24,6 +25,7 @@ class LedgerApp:
         self.scopes: list[RequestScope] = []
         app = FastAPI()
         app.state.authenticator = authenticator
+        app.add_middleware(AuthenticationMiddleware, prefix="/things")
 
         @app.middleware("http")
         async def request_scope(request: Request, call_next):
@@ -228,20 +230,3 @@ def test_none_mode_lets_every_request_in_as_local(kit):
     with TestClient(LedgerApp(authenticator).app) as client:
         assert client.get("/things").json() == {"principal": "sub:local"}
         assert client.post("/things").status_code == 201
-
-
-def test_openapi_declares_the_bearer_scheme(client):
-    schema = client.get("/openapi.json").json()
-    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
-    assert schema["paths"]["/things"]["post"]["security"] == [{"BearerToken": []}]
-
-
-def test_missing_authenticator_fails_closed():
-    app = FastAPI()
-
-    @app.get("/things")
-    def read_things(principal: ReaderDep) -> dict[str, str]:
-        return {"principal": principal.name}
-
-    with TestClient(app, raise_server_exceptions=False) as client:
-        assert client.get("/things").status_code == 500
