@@ -125,8 +125,8 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 def _complete_openapi(app: FastAPI) -> None:
     """Make ``#/components/schemas/Problem`` (used by every route's errors) exist, and
-    declare the bearer scheme on the /v1 operations (the middleware, not a dependency,
-    reads the token: FastAPI cannot see it)."""
+    declare the bearer scheme on the /v1 operations only when tokens are checked at all
+    (the middleware, not a dependency, reads the token: FastAPI cannot see it)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -134,7 +134,9 @@ def _complete_openapi(app: FastAPI) -> None:
             schema = original()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.setdefault("Problem", Problem.model_json_schema())
-            declare_bearer_security(schema)
+            authenticator = getattr(app.state, "authenticator", None)
+            if isinstance(authenticator, Authenticator) and authenticator.enabled:
+                declare_bearer_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
