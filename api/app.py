@@ -12,10 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 from api import __version__
 from api.accounts.router import router as accounts_router
 from api.auth import Authenticator
+from api.auth.middleware import AuthenticationMiddleware, declare_bearer_security
 from api.backend_errors import map_backend_error
 from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
@@ -71,10 +73,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.authenticator = authenticator
     app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
     install_edge(app, settings)
+    # Innermost: a 413 costs no signature check, and a 401 still gets its CORS headers
+    # and log line - but no body is read before the token is verified.
+    app.user_middleware.append(Middleware(AuthenticationMiddleware))
     _install_error_handlers(app, settings)
     for router in (health_router, accounts_router, transfers_router, balances_router):
         app.include_router(router)
-    _declare_problem_schema(app)
+    _complete_openapi(app)
     return app
 
 
@@ -134,8 +139,10 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(Exception, unexpected_error)
 
 
-def _declare_problem_schema(app: FastAPI) -> None:
-    """Make ``#/components/schemas/Problem`` (used by every route's errors) exist."""
+def _complete_openapi(app: FastAPI) -> None:
+    """Make ``#/components/schemas/Problem`` (used by every route's errors) exist, and
+    declare the bearer scheme on the /v1 operations only when tokens are checked at all
+    (the middleware, not a dependency, reads the token: FastAPI cannot see it)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -143,6 +150,9 @@ def _declare_problem_schema(app: FastAPI) -> None:
             schema = original()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.setdefault("Problem", Problem.model_json_schema())
+            authenticator = getattr(app.state, "authenticator", None)
+            if isinstance(authenticator, Authenticator) and authenticator.enabled:
+                declare_bearer_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -21,6 +21,30 @@ AuthMode = Literal["none", "google", "oidc"]
 Scope = Literal["ledger.read", "ledger.write"]
 
 
+EMAIL_PREFIX = "email:"
+SUBJECT_PREFIX = "sub:"
+
+
+def principal_scope_key(raw: str) -> str:
+    """One ``LEDGER_AUTH_PRINCIPAL_SCOPES`` key in its canonical form: ``email:<address>``
+    (matched only by a verified email) or ``sub:<subject>`` (only by the subject).
+
+    A bare address is short for ``email:`` - the common case, Google service accounts.
+    A bare subject is refused: subjects and emails must never share a namespace, or a
+    subject spelled like an address would get that address's scopes.
+    """
+    key = raw.strip()
+    if key.startswith(SUBJECT_PREFIX) and len(key) > len(SUBJECT_PREFIX):
+        return key
+    address = key.removeprefix(EMAIL_PREFIX)
+    if "@" in address.strip("@"):
+        return EMAIL_PREFIX + address
+    raise ValueError(
+        f"LEDGER_AUTH_PRINCIPAL_SCOPES key {raw!r} is neither an email address "
+        "(optionally 'email:<address>') nor 'sub:<subject>'"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LEDGER_",
@@ -169,6 +193,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return json.loads(value) if value.strip() else {}
         return value
+
+    @field_validator("auth_principal_scopes", mode="after")
+    @classmethod
+    def _qualify_principals(cls, value: dict[str, list[Scope]]) -> dict[str, list[Scope]]:
+        qualified: dict[str, list[Scope]] = {}
+        for raw, scopes in value.items():
+            key = principal_scope_key(raw)
+            if key in qualified:
+                raise ValueError(f"LEDGER_AUTH_PRINCIPAL_SCOPES names {key!r} more than once")
+            qualified[key] = scopes
+        return qualified
 
     @model_validator(mode="after")
     def _check_coherent(self) -> Settings:

@@ -7,9 +7,10 @@ instances (each with W workers) admits up to N x W times the rate. It protects a
 instance from one noisy caller; a global quota belongs in front of the service (API
 Gateway, Cloud Armor).
 
-The bucket key is the authenticated principal's name, so it is known only after
-authentication: ``enforce_rate_limit`` is a dependency of the v1 routers (after the
-bearer token was verified), not a middleware. With authentication off every request is
+The bucket key is the authenticated principal's key (``email:...`` for a verified
+email, ``sub:...`` otherwise, so a subject never shares an email's bucket), known only
+after authentication: ``enforce_rate_limit`` is a dependency of the v1 routers (after
+the bearer token was verified), not a middleware. With authentication off every request is
 the local principal, and the caller's address is used instead.
 
 Memory is bounded: a bucket idle long enough to be full again is the same as no bucket,
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.auth import LOCAL_PRINCIPAL, PrincipalDep
+from api.auth import LOCAL_PRINCIPAL, Principal, PrincipalDep
 from api.errors import LedgerError
 
 DEFAULT_MAX_KEYS = 10_000
@@ -114,9 +115,9 @@ def retry_after_seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def rate_limit_key(request: Request, principal_name: str, *, authenticated: bool) -> str:
-    if authenticated:
-        return "principal:" + principal_name
+def rate_limit_key(request: Request, principal: Principal) -> str:
+    if principal is not LOCAL_PRINCIPAL:
+        return "principal:" + principal.key
     client = request.client
     return "address:" + (client.host if client is not None else "unknown")
 
@@ -130,7 +131,7 @@ async def enforce_rate_limit(request: Request, principal: PrincipalDep) -> None:
     limiter = getattr(request.app.state, "rate_limiter", None)
     if not isinstance(limiter, TokenBucketLimiter):
         return
-    key = rate_limit_key(request, principal.name, authenticated=principal is not LOCAL_PRINCIPAL)
+    key = rate_limit_key(request, principal)
     wait = limiter.acquire(key)
     if wait > 0:
         raise RateLimited(retry_after_seconds(wait))

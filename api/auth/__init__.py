@@ -3,8 +3,10 @@
 Wiring (in ``create_app``)::
 
     app.state.authenticator = Authenticator.from_settings(settings)  # runs check_auth_startup
+    app.user_middleware.append(Middleware(AuthenticationMiddleware))  # verifies /v1 tokens
 
-Routes then declare ``ReaderDep`` / ``WriterDep``, and list ``*AUTH_ERRORS`` in their
+Routes then declare ``ReaderDep`` / ``WriterDep`` (the scope check on the principal the
+middleware verified), and list ``*AUTH_ERRORS`` in their
 ``responses=problem_responses(...)``.
 """
 
@@ -17,6 +19,7 @@ from api.auth.dependencies import (
     require_scope,
 )
 from api.auth.errors import AUTH_ERRORS, Forbidden, SigningKeysUnavailable, Unauthenticated
+from api.auth.middleware import AuthenticationMiddleware
 from api.auth.principal import LOCAL_PRINCIPAL, Principal
 from api.auth.scopes import READ, WRITE
 
@@ -25,6 +28,7 @@ __all__ = [
     "LOCAL_PRINCIPAL",
     "READ",
     "WRITE",
+    "AuthenticationMiddleware",
     "Authenticator",
     "Forbidden",
     "Principal",

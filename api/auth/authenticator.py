@@ -13,14 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
 from api.auth.errors import Unauthenticated
 from api.auth.keys import Fetch, RemoteKeySet, http_fetch
 from api.auth.principal import LOCAL_PRINCIPAL, Principal
 from api.auth.scopes import resolve_scopes
-from api.auth.verifier import GOOGLE_ISSUERS, TokenVerifier
-from api.config import Settings
+from api.auth.verifier import GOOGLE_ISSUERS, TokenVerifier, read_header
+from api.config import EMAIL_PREFIX, SUBJECT_PREFIX, Settings
 
 logger = logging.getLogger("api.auth")
 
@@ -78,6 +76,8 @@ class Authenticator:
         verifier: TokenVerifier | None,
         principal_scopes: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """``principal_scopes`` keys are canonical (``email:...``, ``sub:...``), as
+        ``Settings.auth_principal_scopes`` holds them."""
         self.verifier = verifier
         self._principal_scopes = dict(principal_scopes or {})
 
@@ -117,11 +117,9 @@ class Authenticator:
         if self.verifier is None or not token:
             return False
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError:
+            _, kid = read_header(token)
+        except Unauthenticated:
             return False  # rejected before any key lookup
-        if kid is not None and not isinstance(kid, str):
-            return False  # rejected as malformed before any key lookup
         return not self.verifier.keys.has_fresh_key(kid)
 
     def authenticate(self, token: str | None) -> Principal:
@@ -142,12 +140,15 @@ class Authenticator:
         if not isinstance(subject, str) or not subject or not isinstance(issuer, str):
             raise Unauthenticated("malformed token")
         email = claims.get("email")
-        # An email the issuer says it has not verified names nobody.
-        if not isinstance(email, str) or claims.get("email_verified") in (False, "false"):
+        # Only the JSON boolean true (OIDC Core 5.1) vouches for an email: a missing
+        # claim, or a string "true" from an issuer that does not follow the spec, names
+        # nobody - such callers are mapped by subject instead.
+        if not isinstance(email, str) or not email or claims.get("email_verified") is not True:
             email = None
+        keys = [SUBJECT_PREFIX + subject]
+        if email:
+            keys.insert(0, EMAIL_PREFIX + email)
         scopes = resolve_scopes(
-            claims,
-            principal_keys=[key for key in (email, subject) if key],
-            principal_scopes=self._principal_scopes,
+            claims, principal_keys=keys, principal_scopes=self._principal_scopes
         )
         return Principal(subject=subject, email=email, issuer=issuer, scopes=scopes)

@@ -1,9 +1,9 @@
 """FastAPI wiring: the principal of a request, and the scope a route requires.
 
-Routes declare ``ReaderDep`` or ``WriterDep``; both resolve (once per request) the
-``Authenticator`` that ``create_app`` put on ``app.state.authenticator``. With the
-signing keys cached, verification is a signature check done on the event loop; when
-it may have to fetch keys, it runs in the threadpool instead.
+Routes declare ``ReaderDep`` or ``WriterDep``. The token itself was verified by
+``AuthenticationMiddleware`` before the body was read; these dependencies only pick
+up the principal it left on the request and check its scopes. A route the middleware
+does not cover has no principal and fails closed (500), never open.
 """
 
 from __future__ import annotations
@@ -12,47 +12,21 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
-from api.auth.authenticator import Authenticator
 from api.auth.errors import Forbidden
+from api.auth.middleware import PRINCIPAL_STATE
 from api.auth.principal import Principal
 from api.auth.scopes import READ, WRITE
 from api.config import Scope
-from api.context import find_record
-
-# Parses ``Authorization: Bearer ...`` and declares the scheme on the OpenAPI document.
-# auto_error=False: a missing token is our own 401 problem, not FastAPI's.
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="BearerToken",
-    description="A Google-signed ID token, or an OIDC token from the configured issuer.",
-)
 
 
-def get_authenticator(request: Request) -> Authenticator:
-    authenticator = getattr(request.app.state, "authenticator", None)
-    if not isinstance(authenticator, Authenticator):
-        raise RuntimeError("app.state.authenticator is not set (see api.auth)")  # noqa: TRY004
-    return authenticator
-
-
-async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    token = credentials.credentials if credentials is not None else None
-    authenticator = get_authenticator(request)
-    if authenticator.needs_io(token):
-        # A key fetch may block for seconds: keep it off the event loop.
-        principal = await run_in_threadpool(authenticator.authenticate, token)
-    else:
-        # Cached keys: a signature check is ~0.1 ms of CPU, cheaper than a thread hop.
-        principal = authenticator.authenticate(token)
-    record = find_record(request.scope)
-    if record is not None:
-        record.principal = principal.name
+async def get_principal(request: Request) -> Principal:
+    principal = request.scope.get("state", {}).get(PRINCIPAL_STATE)
+    if not isinstance(principal, Principal):
+        raise RuntimeError(  # noqa: TRY004 - a wiring bug, not a caller's mistake
+            f"no authenticated principal for {request.url.path}: the route is not "
+            "under AuthenticationMiddleware (see api.auth.middleware)"
+        )
     return principal
 
 

@@ -42,6 +42,27 @@ _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 )
 
 
+def read_header(token: str) -> tuple[str, str | None]:
+    """The token's ``alg`` and ``kid``, checked before any key lookup, so that alg=none,
+    HS256 or a header of the wrong shape never costs a fetch.
+
+    The header is attacker-controlled JSON: every member may be of any JSON type, so
+    each is type-checked before it is compared, hashed or looked up.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthenticated(MALFORMED)
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated(MALFORMED) from None
+    alg, kid = header.get("alg"), header.get("kid")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
+        raise Unauthenticated("unsupported algorithm")
+    if kid is not None and not isinstance(kid, str):
+        raise Unauthenticated(MALFORMED)
+    return alg, kid
+
+
 class TokenVerifier:
     """Turns a token into its verified claims, or raises ``Unauthenticated``."""
 
@@ -59,19 +80,7 @@ class TokenVerifier:
         self.leeway_seconds = leeway_seconds
 
     def verify(self, token: str) -> dict[str, Any]:
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise Unauthenticated(MALFORMED)
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated(MALFORMED) from None
-        alg = header.get("alg")
-        kid = header.get("kid")
-        # Checked before any key lookup, so alg=none or HS256 never costs a fetch.
-        if alg not in ALLOWED_ALGORITHMS:
-            raise Unauthenticated("unsupported algorithm")
-        if kid is not None and not isinstance(kid, str):
-            raise Unauthenticated(MALFORMED)
+        alg, kid = read_header(token)
         key = self.keys.key_for(kid)
         if key is None:
             raise Unauthenticated("unknown signing key")

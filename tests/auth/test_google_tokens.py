@@ -108,7 +108,7 @@ def test_scopes_come_from_the_principal_mapping(kit, rsa_signer):
 
 def test_mapping_may_name_the_subject(kit, rsa_signer):
     kit.publish_certs(rsa_signer)
-    authenticator = kit.google(auth_principal_scopes={"112233": ["ledger.read"]})
+    authenticator = kit.google(auth_principal_scopes={"sub:112233": ["ledger.read"]})
     principal = authenticator.authenticate(google_token(kit, rsa_signer, sub="112233"))
     assert principal.scopes == {"ledger.read"}
 
@@ -126,7 +126,7 @@ def test_unverified_email_is_not_used(kit, rsa_signer):
     authenticator = kit.google(auth_principal_scopes={SERVICE_ACCOUNT: ["ledger.write"]})
     principal = authenticator.authenticate(google_token(kit, rsa_signer, email_verified=False))
     assert principal.email is None
-    assert principal.name == "subject-123"
+    assert principal.name == "sub:subject-123"
     assert principal.scopes == frozenset()
 
 
