@@ -58,7 +58,3 @@ def map_backend_error(  # noqa: PLR0911 - one branch per family of failures
     log.error("unexpected backend failure", exc_info=exc)
     return InternalError("The request failed unexpectedly.")
 
-
-def is_backend_error(exc: BaseException) -> bool:
-    """Raised by the Spanner layer or client (as opposed to a bug in our own code)."""
-    return isinstance(exc, gexc.GoogleAPICallError | gexc.RetryError | DeadlinePassed)
