@@ -57,4 +57,3 @@ def map_backend_error(  # noqa: PLR0911 - one branch per family of failures
         )
     log.error("unexpected backend failure", exc_info=exc)
     return InternalError("The request failed unexpectedly.")
-
