@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     # The most one commit may hold (atomic batches must fit it): ~36 mutations per
     # transfer, so 2,000 stays under Spanner's 80,000-mutation limit.
     max_transfers_per_commit: int = Field(default=1000, ge=1, le=2000)
+    # How often each worker releases holds whose time is up (0: not in-process; then
+    # call POST /v1/transfers:expire from a scheduler). The delay until a hold's
+    # amount is available again is at most about this.
+    hold_sweep_interval_seconds: float = Field(default=20.0, ge=0, le=3600)
     batch_max_transfers: int = Field(default=1000, ge=1, le=10_000)  # schemas.BATCH_HARD_LIMIT
 
     # --- limits on what callers send -----------------------------------------

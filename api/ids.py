@@ -103,14 +103,19 @@ def canonical_json(value: Any) -> str:
 FINGERPRINT_VERSION = "v1"
 
 
-def request_fingerprint(request: BaseModel, *, exclude: set[str] | None = None) -> str:
+def request_fingerprint(
+    request: BaseModel, *, exclude: set[str] | None = None, extra: dict[str, Any] | None = None
+) -> str:
     """The idempotency fingerprint of what the client asked for.
 
     Fields left at their defaults are left out: the same request with or without an
     explicit default hashes equal, and an optional field added later (with a default
-    that keeps today's behaviour) leaves every earlier fingerprint as it was.
+    that keeps today's behaviour) leaves every earlier fingerprint as it was. ``extra``
+    adds what the request means beyond its body (e.g. an id from the path).
     """
     payload = request.model_dump(mode="json", exclude_defaults=True, exclude=exclude)
+    if extra:
+        payload = {**payload, "~": extra}
     digest = hashlib.sha256(canonical_json(payload).encode()).digest()
     encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     return f"{FINGERPRINT_VERSION}:{encoded}"

@@ -9,6 +9,7 @@ import threading
 from api.config import Settings
 from api.storage import DatabaseHandles
 from api.transfers import service as transfers
+from api.transfers.sweeper import HoldSweeper
 from api.transfers.writer import TransferWriter
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._databases: DatabaseHandles | None = None
         self._writer: TransferWriter | None = None
+        self._sweeper: HoldSweeper | None = None
         self.starts = 0  # observable: adapters must start the runtime exactly once
 
     def start(self) -> None:
@@ -40,6 +42,11 @@ class Runtime:
                     lambda orders, call: transfers.commit_orders(databases.writer, orders, call),
                     self.settings,
                 )
+                if self.settings.hold_sweep_interval_seconds > 0:
+                    self._sweeper = HoldSweeper(
+                        databases.writer, interval_seconds=self.settings.hold_sweep_interval_seconds
+                    )
+                    self._sweeper.start()
                 tune_garbage_collector(self.settings.gc_gen0_threshold)
                 log.info("runtime started")
 
@@ -61,6 +68,8 @@ class Runtime:
 
     def stop(self, timeout: float = 8.0) -> None:
         """Flush queued writes (within ``timeout``), then release the handles."""
+        if self._sweeper is not None:
+            self._sweeper.stop()
         if self._writer is not None and not self._writer.close(timeout):
             log.error("queued transfers were not all committed before shutdown")
         if self._databases is not None:

@@ -35,6 +35,8 @@ def make_settings(emulator_host: str, database: str, **overrides: object) -> Set
         "pool_size": 4,
         # Tests build many apps in one process: leave its garbage collector alone.
         "gc_gen0_threshold": 0,
+        # Tests that sweep expired holds ask for it; others must not race a sweeper.
+        "hold_sweep_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from api.accounts.schemas import Account, AccountFlags, Entry
+from api.accounts.schemas import Account, AccountFlags, BalanceBounds, Entry, EntryKind
 
 
 @dataclass
@@ -24,12 +24,33 @@ class AccountRecord:
     request_hash: str
     created_at: datetime | None  # None until the creating transaction commits
     updated_at: datetime | None
+    closed: bool = False
+    lower_bound: int | None = None  # on the balance, holds counted; None: unbounded
+    upper_bound: int | None = None
     # Entries buffered by the current transaction, oldest first.
     new_entries: list[EntryRecord] = field(default_factory=list)
 
     @property
     def balance(self) -> int:
         return self.credits_posted - self.debits_posted
+
+    @property
+    def available_balance(self) -> int:
+        """The balance less what holds reserve against it (pending debits)."""
+        return self.balance - self.debits_pending
+
+    @property
+    def floor(self) -> int | None:
+        """The lowest balance allowed (holds counted): the bound and the flag together."""
+        flag = 0 if self.debits_must_not_exceed_credits else None
+        floors = [b for b in (self.lower_bound, flag) if b is not None]
+        return max(floors) if floors else None
+
+    @property
+    def ceiling(self) -> int | None:
+        flag = 0 if self.credits_must_not_exceed_debits else None
+        ceilings = [b for b in (self.upper_bound, flag) if b is not None]
+        return min(ceilings) if ceilings else None
 
     def to_schema(self, *, commit_timestamp: datetime | None = None) -> Account:
         created = self.created_at or commit_timestamp
@@ -49,6 +70,9 @@ class AccountRecord:
             debits_pending=self.debits_pending,
             credits_pending=self.credits_pending,
             balance=self.balance,
+            available_balance=self.available_balance,
+            bounds=BalanceBounds(lower=self.lower_bound, upper=self.upper_bound),
+            status="closed" if self.closed else "open",
             version=self.version,
             created_at=created,
             updated_at=updated,
@@ -62,6 +86,8 @@ class EntryRecord:
     transfer_id: str
     amount: int
     balance_after: int
+    kind: EntryKind = "transfer"
+    pending_amount: int = 0
     posted_at: datetime | None = None
 
     def to_schema(self) -> Entry:
@@ -73,5 +99,7 @@ class EntryRecord:
             transfer_id=self.transfer_id,
             amount=self.amount,
             balance_after=self.balance_after,
+            kind=self.kind,
+            pending_amount=self.pending_amount,
             posted_at=self.posted_at,
         )

@@ -15,9 +15,13 @@ from api.spanner.values import json_from_column, json_to_column
 ACCOUNT_COLUMNS = (
     "AccountId", "Currency", "DebitsMustNotExceedCredits", "CreditsMustNotExceedDebits",
     "Metadata", "DebitsPosted", "CreditsPosted", "DebitsPending", "CreditsPending",
-    "Version", "RequestHash", "CreatedAt", "UpdatedAt",
+    "Version", "RequestHash", "CreatedAt", "UpdatedAt", "Closed", "BalanceLowerBound",
+    "BalanceUpperBound",
 )  # fmt: skip
-ENTRY_COLUMNS = ("AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "PostedAt")
+ENTRY_COLUMNS = (
+    "AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "Kind", "PendingAmount",
+    "PostedAt",
+)  # fmt: skip
 
 
 def _account(row: Row) -> AccountRecord:
@@ -35,6 +39,9 @@ def _account(row: Row) -> AccountRecord:
         request_hash=row["RequestHash"],
         created_at=row["CreatedAt"],
         updated_at=row["UpdatedAt"],
+        closed=row["Closed"],
+        lower_bound=row["BalanceLowerBound"],
+        upper_bound=row["BalanceUpperBound"],
     )
 
 
@@ -45,6 +52,8 @@ def _entry(row: Row) -> EntryRecord:
         transfer_id=row["TransferId"],
         amount=row["Amount"],
         balance_after=row["BalanceAfter"],
+        kind=row["Kind"],
+        pending_amount=row["PendingAmount"],
         posted_at=row["PostedAt"],
     )
 
@@ -121,8 +130,20 @@ def insert_account(tx: Tx, account: AccountRecord) -> None:
                 account.request_hash,
                 spanner.COMMIT_TIMESTAMP,
                 spanner.COMMIT_TIMESTAMP,
+                account.closed,
+                account.lower_bound,
+                account.upper_bound,
             )
         ],
+    )
+
+
+def update_status(tx: Tx, account: AccountRecord) -> None:
+    """Write whether the account is closed (and when it last changed)."""
+    tx.update(
+        "Accounts",
+        ("KeyHash", "AccountId", "Closed", "UpdatedAt"),
+        [(key_hash(account.id), account.id, account.closed, spanner.COMMIT_TIMESTAMP)],
     )
 
 
@@ -133,10 +154,11 @@ def buffer_postings(tx: Tx, accounts: Iterable[AccountRecord]) -> None:
         return
     tx.update(
         "Accounts",
-        ("KeyHash", "AccountId", "DebitsPosted", "CreditsPosted", "Version", "UpdatedAt"),
+        ("KeyHash", "AccountId", "DebitsPosted", "CreditsPosted", "DebitsPending",
+         "CreditsPending", "Version", "UpdatedAt"),
         [
-            (key_hash(a.id), a.id, a.debits_posted, a.credits_posted, a.version,
-             spanner.COMMIT_TIMESTAMP)
+            (key_hash(a.id), a.id, a.debits_posted, a.credits_posted, a.debits_pending,
+             a.credits_pending, a.version, spanner.COMMIT_TIMESTAMP)
             for a in changed
         ],
     )  # fmt: skip
@@ -145,7 +167,7 @@ def buffer_postings(tx: Tx, accounts: Iterable[AccountRecord]) -> None:
         ("KeyHash", *ENTRY_COLUMNS),
         [
             (key_hash(e.account_id), e.account_id, e.sequence, e.transfer_id, e.amount,
-             e.balance_after, spanner.COMMIT_TIMESTAMP)
+             e.balance_after, e.kind, e.pending_amount, spanner.COMMIT_TIMESTAMP)
             for a in changed
             for e in a.new_entries
         ],

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.accounts import service
-from api.accounts.errors import AccountNotFound
+from api.accounts.errors import AccountHasPending, AccountNotFound
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep
@@ -48,6 +48,34 @@ def open_account(
     )
     response.status_code = 201 if created else 200
     return account
+
+
+@router.post(
+    "/accounts/{account_id}:close",
+    summary="Close an account: it takes no new transfers (repeat: same answer)",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, AccountHasPending),
+)
+def close_account(
+    account_id: AccountIdPath,
+    databases: DatabasesDep,
+    _principal: WriterDep,
+    ctx: RequestContextDep,
+) -> Account:
+    return service.set_closed(databases=databases, ctx=ctx, account_id=account_id, closed=True)
+
+
+@router.post(
+    "/accounts/{account_id}:reopen",
+    summary="Reopen a closed account (repeat: same answer)",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
+)
+def reopen_account(
+    account_id: AccountIdPath,
+    databases: DatabasesDep,
+    _principal: WriterDep,
+    ctx: RequestContextDep,
+) -> Account:
+    return service.set_closed(databases=databases, ctx=ctx, account_id=account_id, closed=False)
 
 
 @router.get(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.ids import Currency, Metadata, ResourceId
+from api.ids import INT64_MAX, Currency, Metadata, ResourceId
 
 
 class AccountFlags(BaseModel):
@@ -26,6 +27,30 @@ class AccountFlags(BaseModel):
         return self
 
 
+class BalanceBounds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lower: StrictInt | None = Field(
+        default=None,
+        ge=-INT64_MAX,
+        le=INT64_MAX,
+        description="The balance may not go below this, holds counted (e.g. -50000: an "
+        "overdraft of 500.00). Absent: no lower bound.",
+    )
+    upper: StrictInt | None = Field(
+        default=None,
+        ge=-INT64_MAX,
+        le=INT64_MAX,
+        description="The balance may not go above this, holds counted (a credit limit).",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BalanceBounds:
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError("the lower bound must not exceed the upper bound")
+        return self
+
+
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +60,7 @@ class AccountCreate(BaseModel):
     )
     currency: Currency
     flags: AccountFlags = Field(default_factory=AccountFlags)
+    bounds: BalanceBounds = Field(default_factory=BalanceBounds)
     metadata: Metadata | None = None
 
 
@@ -48,6 +74,13 @@ class Account(BaseModel):
     debits_pending: int
     credits_pending: int
     balance: int = Field(description="credits_posted - debits_posted, in minor units.")
+    available_balance: int = Field(
+        description="balance - debits_pending: what is left once open holds are settled."
+    )
+    bounds: BalanceBounds
+    status: Literal["open", "closed"] = Field(
+        description="A closed account takes no new transfers; reads still work."
+    )
     version: int = Field(description="Number of entries posted to the account.")
     created_at: datetime
     updated_at: datetime
@@ -60,12 +93,22 @@ class AccountPage(BaseModel):
     )
 
 
+EntryKind = Literal["transfer", "hold", "hold_posted", "hold_voided", "hold_expired", "reversal"]
+
+
 class Entry(BaseModel):
     account_id: str
     sequence: int = Field(description="1 for the account's first entry, then +1 each.")
     transfer_id: str
     amount: int = Field(description="Signed: negative for a debit, positive for a credit.")
     balance_after: int
+    kind: EntryKind = Field(
+        description="transfer (money moved), hold (an amount reserved), hold_posted, "
+        "hold_voided, hold_expired (a hold resolved), reversal."
+    )
+    pending_amount: int = Field(
+        description="Signed change of what holds reserve: negative for a held debit."
+    )
     posted_at: datetime
 
 

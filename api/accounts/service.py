@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.accounts import repository
-from api.accounts.errors import AccountNotFound
+from api.accounts.errors import AccountHasPending, AccountNotFound
 from api.accounts.model import AccountRecord, EntryRecord
 from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
 from api.config import Settings
@@ -46,6 +46,8 @@ def open_account(
             request_hash=request_hash,
             created_at=None,
             updated_at=None,
+            lower_bound=request.bounds.lower,
+            upper_bound=request.bounds.upper,
         )
         repository.insert_account(tx, account)
         return account, True
@@ -53,6 +55,40 @@ def open_account(
     committed = databases.writer.write(work, call=ctx.call("accounts.create"))
     account, created = committed.value
     return account.to_schema(commit_timestamp=committed.commit_timestamp), created
+
+
+def set_closed(
+    *, databases: DatabaseHandles, ctx: RequestContext, account_id: str, closed: bool
+) -> Account:
+    """Close or reopen an account; doing it again changes nothing and answers the same.
+
+    An account with open holds cannot be closed: they would settle into an account
+    that takes no transfers.
+    """
+
+    def work(tx: Tx) -> AccountRecord:
+        account = repository.read_account(tx, account_id)
+        if account is None:
+            raise AccountNotFound(f"Account {account_id!r} does not exist.")
+        if account.closed == closed:
+            return account
+        if closed and (account.debits_pending or account.credits_pending):
+            raise AccountHasPending(
+                f"Account {account_id!r} has open holds ({account.debits_pending} debit, "
+                f"{account.credits_pending} credit); post or void them first."
+            )
+        account.closed = closed
+        repository.update_status(tx, account)
+        account.updated_at = None  # this commit's
+        return account
+
+    committed = databases.writer.write(
+        work, call=ctx.call("accounts.close" if closed else "accounts.reopen")
+    )
+    account = committed.value
+    if account.updated_at is None:
+        account.updated_at = committed.commit_timestamp
+    return account.to_schema()
 
 
 def get_account(*, databases: DatabaseHandles, ctx: RequestContext, account_id: str) -> Account:

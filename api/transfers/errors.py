@@ -28,6 +28,49 @@ class InsufficientFunds(Conflict):
     title = "Account balance limit reached"
 
 
+class TransferNotPending(Conflict):
+    code = "transfer_not_pending"
+    title = "Transfer is not a hold"
+
+
+class TransferAlreadyPosted(Conflict):
+    code = "transfer_already_posted"
+    title = "Hold already posted"
+
+
+class TransferAlreadyVoided(Conflict):
+    code = "transfer_already_voided"
+    title = "Hold already voided"
+
+
+class TransferExpired(Conflict):
+    code = "transfer_expired"
+    title = "Hold expired"
+
+
+class TransferNotPosted(Conflict):
+    code = "transfer_not_posted"
+    title = "Transfer is not posted"
+
+
+class ReversalExceedsAmount(Conflict):
+    code = "reversal_exceeds_amount"
+    title = "Reversal exceeds what can be reversed"
+
+
+class PostExceedsHold(ValidationFailed):
+    code = "amount_exceeds_hold"
+    title = "Posted amount exceeds the hold"
+
+
+LIFECYCLE_CONFLICTS = (
+    TransferNotPending,
+    TransferAlreadyPosted,
+    TransferAlreadyVoided,
+    TransferExpired,
+)
+
+
 class BatchItemFailed(LedgerError):
     """An atomic batch failed at one transfer: nothing was written.
 

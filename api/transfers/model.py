@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-TransferStatus = Literal["posted"]
+from api.ids import key_hash
+
+TransferStatus = Literal["posted", "pending", "voided", "expired"]
+Resolution = Literal["post", "void"]
 
 
 @dataclass(frozen=True)
 class TransferOrder:
-    """A request to move money, checked and fingerprinted before any transaction."""
+    """A request to move money (or to hold it), checked and fingerprinted before any
+    transaction."""
 
     id: str
     debit_account_id: str
@@ -20,6 +24,45 @@ class TransferOrder:
     currency: str | None
     metadata: dict[str, Any] | None
     fingerprint: str
+    pending: bool = False
+    timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ResolveOrder:
+    """Settle (``post``, fully or ``amount`` of it) or release (``void``) a hold."""
+
+    transfer_id: str
+    action: Resolution
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class ReverseOrder:
+    """A new posted transfer ``id`` that moves ``amount`` of ``transfer_id`` back."""
+
+    id: str
+    transfer_id: str
+    amount: int | None
+    metadata: dict[str, Any] | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class ExpireOrder:
+    """Release a hold whose time is up (the sweeper's order)."""
+
+    transfer_id: str
+
+
+Order = TransferOrder | ResolveOrder | ReverseOrder | ExpireOrder
+
+# The sweeper's time index is spread over this many shards (spanner_ddl/0003).
+EXPIRY_SHARDS = 16
+
+
+def expiry_shard(transfer_id: str) -> int:
+    return key_hash(transfer_id) % EXPIRY_SHARDS
 
 
 @dataclass(frozen=True)
@@ -33,3 +76,20 @@ class TransferRecord:
     metadata: dict[str, Any] | None
     request_hash: str
     created_at: datetime | None  # None until the creating transaction commits
+    pending: bool = False  # created as a hold
+    expires_at: datetime | None = None
+    posted_amount: int | None = None
+    resolved_at: datetime | None = None  # None until the resolving transaction commits
+    reverses_transfer_id: str | None = None
+    reversed_amount: int = 0
+
+    @property
+    def resolved(self) -> bool:
+        """A hold that is no longer pending."""
+        return self.pending and self.status != "pending"
+
+    @property
+    def reversible_amount(self) -> int:
+        """What may still be reversed: what was posted, less what was reversed."""
+        posted = self.amount if not self.pending else (self.posted_amount or 0)
+        return posted - self.reversed_amount if self.status == "posted" else 0

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from google.cloud import spanner
+from google.cloud.spanner_v1 import param_types
 
 from api.ids import key_hash
 from api.spanner.tx import Row, Tx
 from api.spanner.values import json_from_column, json_to_column
-from api.transfers.model import TransferRecord
+from api.transfers.model import TransferRecord, expiry_shard
 
 TRANSFER_COLUMNS = (
     "TransferId", "DebitAccountId", "CreditAccountId", "Amount", "Currency", "Status",
-    "Metadata", "RequestHash", "CreatedAt",
+    "Metadata", "RequestHash", "CreatedAt", "Pending", "ExpiresAt", "PostedAmount",
+    "ResolvedAt", "ReversesTransferId", "ReversedAmount",
+)  # fmt: skip
+# What a resolution or a reversal changes on a stored transfer.
+CHANGED_COLUMNS = (
+    "KeyHash", "TransferId", "Status", "PostedAmount", "ResolvedAt", "ReversedAmount",
+    "ExpiryShard", "PendingExpiresAt",
 )  # fmt: skip
 
 
@@ -28,6 +37,12 @@ def _transfer(row: Row) -> TransferRecord:
         metadata=json_from_column(row["Metadata"]),
         request_hash=row["RequestHash"],
         created_at=row["CreatedAt"],
+        pending=row["Pending"],
+        expires_at=row["ExpiresAt"],
+        posted_amount=row["PostedAmount"],
+        resolved_at=row["ResolvedAt"],
+        reverses_transfer_id=row["ReversesTransferId"],
+        reversed_amount=row["ReversedAmount"],
     )
 
 
@@ -41,13 +56,55 @@ def read_transfer(tx: Tx, transfer_id: str) -> TransferRecord | None:
     return read_transfers(tx, [transfer_id]).get(transfer_id)
 
 
+def read_now(tx: Tx) -> datetime:
+    """Spanner's current time, as this transaction sees it."""
+    (row,) = tx.query("SELECT CURRENT_TIMESTAMP() AS now")
+    now: datetime = row["now"]
+    return now
+
+
+def expired_holds(tx: Tx, *, shard: int, limit: int) -> list[str]:
+    """Ids of pending holds of ``shard`` whose time is up, oldest first."""
+    rows = tx.query(
+        "SELECT TransferId FROM Transfers@{FORCE_INDEX=TransfersByPendingExpiry}"
+        " WHERE ExpiryShard = @shard AND PendingExpiresAt <= CURRENT_TIMESTAMP()"
+        " ORDER BY PendingExpiresAt LIMIT @limit",
+        {"shard": (shard, param_types.INT64), "limit": (limit, param_types.INT64)},
+    )
+    return [row["TransferId"] for row in rows]
+
+
+def _expiry_index(t: TransferRecord) -> tuple[int | None, datetime | None]:
+    """Only a pending hold with a timeout is in the sweeper's index."""
+    if t.status == "pending" and t.expires_at is not None:
+        return expiry_shard(t.id), t.expires_at
+    return None, None
+
+
+def _resolved_at(t: TransferRecord) -> Any:
+    """A hold's resolution time: this commit's, the first time it is written."""
+    if not t.resolved:
+        return None
+    return t.resolved_at or spanner.COMMIT_TIMESTAMP
+
+
 def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
     rows = [
         (
             key_hash(t.id), t.id, t.debit_account_id, t.credit_account_id, t.amount,
-            t.currency, t.status, json_to_column(t.metadata),
-            t.request_hash, spanner.COMMIT_TIMESTAMP,
+            t.currency, t.status, json_to_column(t.metadata), t.request_hash,
+            spanner.COMMIT_TIMESTAMP, t.pending, t.expires_at, t.posted_amount,
+            _resolved_at(t), t.reverses_transfer_id, t.reversed_amount, *_expiry_index(t),
         )
         for t in transfers
     ]  # fmt: skip
-    tx.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS), rows)
+    tx.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS, "ExpiryShard", "PendingExpiresAt"), rows)
+
+
+def update_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
+    rows = [
+        (key_hash(t.id), t.id, t.status, t.posted_amount, _resolved_at(t), t.reversed_amount,
+         *_expiry_index(t))
+        for t in transfers
+    ]  # fmt: skip
+    tx.update("Transfers", CHANGED_COLUMNS, rows)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 
-from api.accounts.errors import AccountNotFound
+from api.accounts.errors import AccountClosed, AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep, TransferWriterDep
 from api.edge import EDGE_RESPONSES
@@ -13,23 +13,45 @@ from api.ids import ID_PATTERN
 from api.ratelimit import enforce_rate_limit
 from api.transfers import service
 from api.transfers.errors import (
+    LIFECYCLE_CONFLICTS,
+    AmountOverflow,
     CurrencyMismatch,
     InsufficientFunds,
+    PostExceedsHold,
+    ReversalExceedsAmount,
     SameAccount,
     TransferNotFound,
+    TransferNotPosted,
 )
 from api.transfers.schemas import (
+    ExpirySweep,
     Transfer,
     TransferBatchCreate,
     TransferBatchResult,
     TransferCreate,
+    TransferPost,
+    TransferReverse,
+    TransferVoid,
 )
+from api.transfers.sweeper import sweep_expired_holds
 
 router = APIRouter(
     prefix="/v1",
     tags=["transfers"],
     dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
+)
+
+TransferIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
+# What a new transfer (or a reversal) may meet in the accounts it moves money between.
+MOVE_ERRORS = (
+    AccountNotFound,
+    AccountClosed,
+    IdempotencyConflict,
+    InsufficientFunds,
+    SameAccount,
+    CurrencyMismatch,
+    AmountOverflow,
 )
 
 
@@ -39,14 +61,7 @@ router = APIRouter(
     summary="Move money between two accounts (idempotent by id)",
     responses={
         200: {"model": Transfer, "description": "Replay: the transfer already made."},
-        **problem_responses(
-            *AUTH_ERRORS,
-            AccountNotFound,
-            IdempotencyConflict,
-            InsufficientFunds,
-            SameAccount,
-            CurrencyMismatch,
-        ),
+        **problem_responses(*AUTH_ERRORS, *MOVE_ERRORS),
     },
 )
 async def create_transfer(
@@ -66,14 +81,16 @@ async def create_transfer(
 
 @router.post(
     "/transfers:batch",
-    summary="Up to 1,000 transfers in one request: atomic, or each with its own outcome",
+    summary="Up to 1,000 transfers (or calls on them) in one request: atomic, or each "
+    "with its own outcome",
     responses=problem_responses(
         *AUTH_ERRORS,
-        AccountNotFound,
-        IdempotencyConflict,
-        InsufficientFunds,
-        SameAccount,
-        CurrencyMismatch,
+        *MOVE_ERRORS,
+        TransferNotFound,
+        *LIFECYCLE_CONFLICTS,
+        TransferNotPosted,
+        ReversalExceedsAmount,
+        PostExceedsHold,
     ),
 )
 def create_transfer_batch(
@@ -84,6 +101,83 @@ def create_transfer_batch(
     ctx: RequestContextDep,
 ) -> TransferBatchResult:
     return service.create_batch(databases=databases, settings=settings, ctx=ctx, request=body)
+
+
+@router.post(
+    "/transfers/{transfer_id}:post",
+    summary="Settle a hold, fully or in part (the rest is released); repeat: same answer",
+    responses=problem_responses(
+        *AUTH_ERRORS, TransferNotFound, *LIFECYCLE_CONFLICTS, PostExceedsHold
+    ),
+)
+async def post_hold(
+    transfer_id: TransferIdPath,
+    writer: TransferWriterDep,
+    _principal: WriterDep,
+    ctx: RequestContextDep,
+    body: Annotated[TransferPost | None, Body()] = None,
+) -> Transfer:
+    return await service.resolve_hold(
+        writer=writer, ctx=ctx, transfer_id=transfer_id, action="post", request=body
+    )
+
+
+@router.post(
+    "/transfers/{transfer_id}:void",
+    summary="Release a hold; repeat: same answer",
+    responses=problem_responses(*AUTH_ERRORS, TransferNotFound, *LIFECYCLE_CONFLICTS),
+)
+async def void_hold(
+    transfer_id: TransferIdPath,
+    writer: TransferWriterDep,
+    _principal: WriterDep,
+    ctx: RequestContextDep,
+    _body: Annotated[TransferVoid | None, Body()] = None,
+) -> Transfer:
+    return await service.resolve_hold(
+        writer=writer, ctx=ctx, transfer_id=transfer_id, action="void"
+    )
+
+
+@router.post(
+    "/transfers/{transfer_id}:reverse",
+    status_code=201,
+    summary="Move (part of) a posted transfer back, as a new transfer linked to it",
+    responses={
+        200: {"model": Transfer, "description": "Replay: the reversal already made."},
+        **problem_responses(
+            *AUTH_ERRORS, *MOVE_ERRORS, TransferNotFound, TransferNotPosted,
+            ReversalExceedsAmount,
+        ),
+    },
+)  # fmt: skip
+async def reverse_transfer(
+    *,
+    transfer_id: TransferIdPath,
+    body: TransferReverse,
+    response: Response,
+    writer: TransferWriterDep,
+    settings: SettingsDep,
+    _principal: WriterDep,
+    ctx: RequestContextDep,
+) -> Transfer:
+    reversal, created = await service.reverse_transfer(
+        writer=writer, settings=settings, ctx=ctx, transfer_id=transfer_id, request=body
+    )
+    response.status_code = 201 if created else 200
+    return reversal
+
+
+@router.post(
+    "/transfers:expire",
+    summary="Release every hold whose time is up, now (for a scheduler; workers also "
+    "do it in the background)",
+    responses=problem_responses(*AUTH_ERRORS),
+)
+def expire_holds(
+    databases: DatabasesDep, _principal: WriterDep, ctx: RequestContextDep
+) -> ExpirySweep:
+    return ExpirySweep(released=sweep_expired_holds(databases.writer, ctx))
 
 
 @router.get(

@@ -1,8 +1,9 @@
-"""The worker's single path for single-transfer writes: group commit, or not.
+"""The worker's single path for single writes of the transfers area: group commit, or not.
 
-With group commit on, concurrent ``POST /v1/transfers`` requests of this worker are
-coalesced by a ``WriteBatcher`` into one transaction per group; each caller still gets
-its own outcome, identical to applying the requests one at a time in arrival order.
+With group commit on, concurrent requests of this worker - transfers, holds, their
+:post and :void, reversals - are coalesced by a ``WriteBatcher`` into one transaction
+per group; each caller still gets its own outcome, identical to applying the requests
+one at a time in arrival order.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from api.context import RequestContext
 from api.errors import BackendUnavailable
 from api.spanner.batcher import BatcherClosed, WriteBatcher
 from api.spanner.call import Call, CallMeter, compose_tag
-from api.transfers.model import TransferOrder
+from api.transfers.model import Order
 from api.transfers.posting import Outcome
 
 # Commits orders in one transaction, in order (api.transfers.service.commit_orders).
-CommitOrders = Callable[[Sequence[TransferOrder], Call], list[Outcome]]
+CommitOrders = Callable[[Sequence[Order], Call], list[Outcome]]
 
 # One group carries several callers' transfers: no single principal to name.
 GROUP_TAG = compose_tag("transfers.group", None)
@@ -30,7 +31,7 @@ class TransferWriter:
     def __init__(self, commit: CommitOrders, settings: Settings) -> None:
         self._commit = commit
         self._settings = settings
-        self._batcher: WriteBatcher[TransferOrder, Outcome] | None = None
+        self._batcher: WriteBatcher[Order, Outcome] | None = None
         if settings.group_commit_enabled:
             self._batcher = WriteBatcher(
                 self._commit_group,
@@ -40,32 +41,36 @@ class TransferWriter:
             )
 
     @property
-    def batcher(self) -> WriteBatcher[TransferOrder, Outcome] | None:
+    def batcher(self) -> WriteBatcher[Order, Outcome] | None:
         return self._batcher
 
     def _commit_group(
-        self, orders: Sequence[TransferOrder], deadline: float, meters: tuple[CallMeter, ...]
+        self, orders: Sequence[Order], deadline: float, meters: tuple[CallMeter, ...]
     ) -> list[Outcome]:
         return self._commit(orders, Call(deadline, GROUP_TAG, meters))
 
-    def write_blocking(self, order: TransferOrder, ctx: RequestContext) -> Outcome:
-        """Apply one transfer, blocking this thread until it is committed."""
+    def write_blocking(
+        self, order: Order, ctx: RequestContext, *, action: str = "transfers.create"
+    ) -> Outcome:
+        """Apply one order, blocking this thread until it is committed."""
         if self._batcher is None:
-            (outcome,) = self._commit([order], ctx.call("transfers.create"))
+            (outcome,) = self._commit([order], ctx.call(action))
             return outcome
         try:
             return self._batcher.call(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
             raise self._shutting_down() from None
 
-    async def write(self, order: TransferOrder, ctx: RequestContext) -> Outcome:
-        """Apply one transfer from the event loop.
+    async def write(
+        self, order: Order, ctx: RequestContext, *, action: str = "transfers.create"
+    ) -> Outcome:
+        """Apply one order from the event loop.
 
         With group commit the request waits on the writer without holding a worker
         thread, so concurrency is not capped by the threadpool's size.
         """
         if self._batcher is None:
-            return await run_in_threadpool(self.write_blocking, order, ctx)
+            return await run_in_threadpool(self.write_blocking, order, ctx, action=action)
         try:
             return await self._batcher.call_async(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:

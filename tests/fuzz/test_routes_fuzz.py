@@ -203,6 +203,12 @@ SHAPES: dict[str, Callable[[str, Any], dict[str, Any]]] = {
     "POST /v1/accounts": account_body,
     "POST /v1/transfers": transfer_body,
     "POST /v1/transfers:batch": batch_body,
+    "POST /v1/transfers/{transfer_id}:post": lambda new_id, metadata: {"amount": 1},
+    "POST /v1/transfers/{transfer_id}:void": lambda new_id, metadata: {},
+    "POST /v1/transfers/{transfer_id}:reverse": lambda new_id, metadata: {
+        "id": new_id,
+        "metadata": metadata,
+    },
 }
 
 

@@ -166,9 +166,10 @@ def test_reader_only_selects_the_ledger_and_the_schema_version(grants: Grants) -
 
 
 def test_writer_writes_exactly_what_transfers_and_new_accounts_buffer(grants: Grants) -> None:
+    # Transfers UPDATE: a hold's resolution and a reversal's count (0004).
     assert grants.of(WRITER) == {
         "Accounts": {"SELECT", "INSERT", "UPDATE"},
-        "Transfers": {"SELECT", "INSERT"},
+        "Transfers": {"SELECT", "INSERT", "UPDATE"},
         "Entries": {"SELECT", "INSERT"},
         VERSION_TABLE: {"SELECT"},
     }
