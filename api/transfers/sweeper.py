@@ -17,6 +17,7 @@ becomes available again: within about one interval.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -43,9 +44,7 @@ def sweep_expired_holds(database: SpannerDatabase, ctx: RequestContext | None = 
     for shard in shards:
         context = ctx or RequestContext.starting_now(SWEEP_BUDGET_SECONDS)
         ids = database.read(
-            lambda tx, shard=shard: repository.expired_holds(  # type: ignore[misc]
-                tx, shard=shard, limit=FOUND_PER_SHARD
-            ),
+            functools.partial(repository.expired_holds, shard=shard, limit=FOUND_PER_SHARD),
             call=context.call("holds.find_expired"),
             priority=PRIORITY_LOW,
         )

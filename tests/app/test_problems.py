@@ -140,3 +140,20 @@ def test_undecodable_body_is_422_validation_error(client: TestClient, body: byte
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == "validation_error"
+
+
+def test_openapi_declares_the_lifecycle_conflicts(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    post = paths["/v1/transfers/{transfer_id}:post"]["post"]["responses"]
+    for title in ("Transfer is not a hold", "Hold already posted", "Hold already voided",
+                  "Hold expired"):  # fmt: skip
+        assert title in post["409"]["description"]
+    assert "Posted amount exceeds the hold" in post["422"]["description"]
+    assert "404" in post
+    reverse = paths["/v1/transfers/{transfer_id}:reverse"]["post"]["responses"]
+    assert {"200", "201"} <= reverse.keys()
+    for title in ("Transfer is not posted", "Reversal exceeds what can be reversed",
+                  "Account is closed"):  # fmt: skip
+        assert title in reverse["409"]["description"]
+    close = paths["/v1/accounts/{account_id}:close"]["post"]["responses"]
+    assert "Account has open holds" in close["409"]["description"]
