@@ -47,6 +47,10 @@ class SessionSource:
         bind_deadlines(
             self.database.spanner_api, background_seconds=config.background_timeout_seconds
         )
+        if self._pool is None:
+            # Multiplexed: the library's default pool stays as a fallback; binding it
+            # makes no RPC.
+            self.database._pool.bind(self.database)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._warm = self._pool is None
