@@ -59,3 +59,15 @@ def wait_until_ready(
         if process.poll() is not None or time.monotonic() > deadline:
             return False
         time.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen[Any], *, grace_seconds: float) -> None:
+    """SIGTERM, as a platform stops a worker; SIGKILL if it is not gone in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace_seconds)

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.config import Settings
 from devtools.emulator import free_port
-from devtools.service import wait_until_ready
+from devtools.service import stop_process, wait_until_ready
 from tests.support import ROOT, child_env, make_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -88,13 +88,7 @@ class ServerProcess:
         self.process.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        stop_process(self.process, grace_seconds=15)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

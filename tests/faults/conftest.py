@@ -25,6 +25,7 @@ import pytest
 from google.cloud import spanner
 
 from devtools.emulator import free_port
+from devtools.service import stop_process
 from tests.faults.proxy import FaultProxy
 from tests.support import ROOT, TEST_INSTANCE
 
@@ -102,13 +103,7 @@ class FaultServer:
         return "\n---\n".join(list(seen.values())[-limit:]) or "(none)"
 
     def stop(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(8)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(8)
+        stop_process(self.process, grace_seconds=8)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
