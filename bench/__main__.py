@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 from api.accounts.schemas import AccountCreate
@@ -21,6 +22,25 @@ from devtools.emulator import Emulator
 DOCS = harness.ROOT / "docs"
 RESULTS = harness.ROOT / "bench" / "results"
 PLOT = "benchmarks-throughput.png"
+
+
+def record_lifecycle(
+    url: str,
+    accounts: list[str],
+    seconds: float,
+    record: Callable[[scenarios.Measurement], None],
+) -> None:
+    """Holds without and with a timeout, then ``:post`` of holds made beforehand."""
+    clients = report.LIFECYCLE_CLIENTS
+    held, hold_ids = scenarios.holds(url, accounts, clients, seconds, report.HOLD)
+    record(held)
+    timed, _ = scenarios.holds(
+        url, accounts, clients, seconds, report.HOLD_TIMEOUT, timeout_seconds=3600
+    )
+    record(timed)
+    # Enough holds that posting does not run out: the ones just made, and as many again.
+    hold_ids += scenarios.make_holds(url, accounts, max(len(hold_ids), 1000))
+    record(scenarios.post_holds(url, hold_ids, clients, seconds, report.POST_HOLD))
 
 
 def main() -> int:
@@ -36,7 +56,7 @@ def main() -> int:
     def record(m: scenarios.Measurement) -> None:
         results.append(m)
         print(
-            f"{m.scenario:24s} {m.parameter:5d}  {m.transfers_per_second:9,.1f}/s  "
+            f"{m.scenario:28s} {m.parameter:5d}  {m.transfers_per_second:9,.1f}/s  "
             f"p50 {m.p50_ms:7.1f} ms  p99 {m.p99_ms:7.1f} ms  {m.statuses}",
             flush=True,
         )
@@ -59,6 +79,8 @@ def main() -> int:
                     record(
                         scenarios.single_posts(url, accounts[url], clients, args.seconds, scenario)
                     )
+            # The lifecycle at 32 clients, group commit on, against the plain figure above.
+            record_lifecycle(on_url, accounts[on_url], args.seconds, record)
             for size in (100, 1000):
                 record(scenarios.batches(on_url, accounts[on_url], size, args.seconds))
             client_cpu = cpu_per_request.compare(on_url)

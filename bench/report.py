@@ -6,6 +6,7 @@ import itertools
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,17 @@ GROUP_OFF = "HTTP, group commit off"
 BATCH = "batch endpoint"
 CEILING = "no-HTTP ceiling"
 CHUNK = Settings.model_fields["batch_chunk_size"].default  # what the endpoint commits at once
+# The transfer lifecycle, measured at one load against the plain single POSTs there.
+LIFECYCLE_CLIENTS = 32
+HOLD = "HTTP hold (pending)"
+HOLD_TIMEOUT = "HTTP hold with timeout"
+POST_HOLD = "HTTP :post of a hold"
+LIFECYCLE = (
+    (HOLD, '`POST /v1/transfers`, `"pending": true`'),
+    (HOLD_TIMEOUT, '`"pending": true, "timeout_seconds": 3600` (reads Spanner\'s time)'),
+    (POST_HOLD, "`POST /v1/transfers/{id}:post` of a hold made beforehand (whole amount)"),
+)
+MAX_COST = 1.2  # a hold or a post costs at most 1.2x a plain transfer
 
 
 def _find(results: list[Measurement], scenario: str, parameter: int) -> Measurement | None:
@@ -61,6 +73,11 @@ def plot(results: list[Measurement], path: Path) -> None:
                         if m.scenario == scenario)  # fmt: skip
         if points:
             ax.plot(*zip(*points, strict=True), style, label=scenario)
+    for (scenario, _), marker in zip(LIFECYCLE, "^vD", strict=True):
+        m = _find(results, scenario, LIFECYCLE_CLIENTS)
+        if m:
+            ax.plot([m.parameter], [m.transfers_per_second], marker, linestyle="none",
+                    label=f"{scenario} ({m.transfers_per_second:.0f}/s)")  # fmt: skip
     ceiling = _find(results, CEILING, 32)
     if ceiling:
         label = f"no-HTTP ceiling, 32 per commit ({ceiling.transfers_per_second:.0f}/s)"
@@ -128,6 +145,83 @@ def bound_section(stats: GroupStats, ceiling32: Measurement | None) -> list[str]
         ),
         "",
     ]
+
+
+def _cost(plain: Measurement | None, m: Measurement | None) -> float | None:
+    """What one lifecycle call costs in plain transfers: plain throughput / its own."""
+    ratio = _ratio(plain, m)
+    return None if ratio is None or m is None or not m.transfers else ratio
+
+
+def lifecycle_targets(
+    results: list[Measurement], verdict: Callable[[bool | None], str]
+) -> list[str]:
+    plain = _find(results, GROUP_ON, LIFECYCLE_CLIENTS)
+    rows = []
+    for scenario, _ in LIFECYCLE:
+        m = _find(results, scenario, LIFECYCLE_CLIENTS)
+        cost = _cost(plain, m)
+        if m is None or plain is None or cost is None:
+            rows.append(f"| {scenario} at {LIFECYCLE_CLIENTS} clients | n/a | |")
+            continue
+        rows.append(
+            f"| {scenario} at {LIFECYCLE_CLIENTS} clients costs ≤ {MAX_COST}x a plain "
+            f"transfer (plain ÷ its throughput) | {cost:.2f}x ({m.transfers_per_second:,.0f} "
+            f"vs {plain.transfers_per_second:,.0f}/s) | {verdict(cost <= MAX_COST)} |"
+        )
+    return rows
+
+
+def lifecycle_section(
+    results: list[Measurement], verdict: Callable[[bool | None], str]
+) -> list[str]:
+    plain = _find(results, GROUP_ON, LIFECYCLE_CLIENTS)
+    lines = [
+        f"## The transfer lifecycle ({LIFECYCLE_CLIENTS} clients, group commit on)",
+        "",
+        "Holds and posts ride the same group commit as plain transfers. Each row is its own",
+        f"{LIFECYCLE_CLIENTS}-client pass of this run; *cost* is the plain single POSTs' "
+        "throughput at",
+        f"{LIFECYCLE_CLIENTS} clients (first row, from the table below) divided by the row's: "
+        f"the target is ≤ {MAX_COST}x.",
+        "",
+        f"| what | transfers/s | p50 ms | p99 ms | vs plain | cost | ≤ {MAX_COST}x | responses |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    if plain:
+        statuses = ", ".join(f"{k}: {v}" for k, v in plain.statuses.items())
+        lines.append(f"| plain transfer (`POST /v1/transfers`) | "
+                     f"{plain.transfers_per_second:,.1f} | {plain.p50_ms} | {plain.p99_ms} | "
+                     f"1.00 | 1.00x | | {statuses} |")  # fmt: skip
+    for scenario, what in LIFECYCLE:
+        m = _find(results, scenario, LIFECYCLE_CLIENTS)
+        if m is None:
+            continue
+        share, cost = _ratio(m, plain), _cost(plain, m)
+        statuses = ", ".join(f"{k}: {v}" for k, v in m.statuses.items())
+        lines.append(
+            f"| {scenario}: {what} | {m.transfers_per_second:,.1f} | {m.p50_ms} | "
+            f"{m.p99_ms} | {'n/a' if share is None else f'{share:.2f}'} | "
+            f"{'n/a' if cost is None else f'{cost:.2f}x'} | "
+            f"{verdict(None if cost is None else cost <= MAX_COST)} | {statuses} |"
+        )
+    post = _find(results, POST_HOLD, LIFECYCLE_CLIENTS)
+    lines += [
+        "",
+        "A hold writes what a plain transfer writes (the accounts' pending totals instead of",
+        "the posted ones, one entry per leg, the transfer row); a hold with a timeout also",
+        "fills the sharded expiry index and has its group's transaction read Spanner's time",
+        "(one `CURRENT_TIMESTAMP()` query per group, not per hold). A :post reads what a",
+        "plain transfer reads (the transfer ids, then both accounts) and updates the hold",
+        "instead of inserting a transfer.",
+    ]
+    if post:
+        lines.append(
+            f"The :post pass sent {post.transfers:,} posts in {post.seconds:g} s, each hold "
+            "posted once (a client stops if the holds run out)."
+        )
+    lines.append("")
+    return lines
 
 
 def load_generator_section(client_cpu: dict[str, float]) -> list[str]:
@@ -213,6 +307,7 @@ def render(
         f"{ceil_chunk.transfers_per_second:,.0f}/s) | {verdict(r_chunk >= 0.85)} |"
         if r_chunk is not None and b1000 and ceil_chunk
         else "| batch vs chunk | n/a | |",
+        *lifecycle_targets(results, verdict),
         f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
         "",
         f"A 1,000-transfer request is committed in chunks of {CHUNK} "
@@ -222,6 +317,7 @@ def render(
         f"![throughput vs clients]({plot_name})",
         "",
         *(bound_section(stats, ceil32) if stats else []),
+        *lifecycle_section(results, verdict),
         "## Single-transfer POSTs, group commit on",
         "",
         *_table(results, GROUP_ON, "clients"),

@@ -1,4 +1,5 @@
-"""What the benchmark measures: HTTP single POSTs, HTTP batches, the no-HTTP ceiling."""
+"""What the benchmark measures: HTTP single POSTs, HTTP batches, the no-HTTP ceiling,
+and the transfer lifecycle (holds made and posted) against plain single POSTs."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import random
 import statistics
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+import httpx
 
 from api.config import Settings
 from api.context import RequestContext
@@ -65,10 +69,22 @@ def _body(rng: random.Random, accounts: list[str], transfer_id: str) -> dict[str
             "amount": rng.randint(1, 1000)}  # fmt: skip
 
 
+# One request of a closed loop: (path, JSON body, transfers it carries); None: stop.
+Call = tuple[str, object, int]
+MakeCall = Callable[[int, int], Call | None]
+
+
 async def _closed_loop(
-    url: str, clients: int, seconds: float, make_request: object, path: str
+    url: str,
+    clients: int,
+    seconds: float,
+    make_call: MakeCall,
+    on_response: Callable[[str, object, int], None] | None = None,
 ) -> tuple[float, list[float], Counter[int], int]:
-    """``clients`` connections each sending the next request as soon as one returns."""
+    """``clients`` connections each sending the next request as soon as one returns.
+
+    A client stops early when ``make_call`` has nothing left to send (None).
+    """
     parts = urlsplit(url)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -81,13 +97,18 @@ async def _closed_loop(
         i = 0
         try:
             while time.perf_counter() < stop_at:
-                body, count = make_request(n, i)  # type: ignore[operator]
+                call = make_call(n, i)
+                if call is None:
+                    return
+                path, body, count = call
                 started = time.perf_counter()
                 status, _ = await connection.post_json(path, body)
                 latencies.append(time.perf_counter() - started)
                 statuses[status] += 1
                 if status in (200, 201):
                     transfers += count
+                if on_response is not None:
+                    on_response(path, body, status)
                 i += 1
         finally:
             await connection.close()
@@ -102,12 +123,10 @@ def single_posts(url: str, accounts: list[str], clients: int, seconds: float,
     run = uuid.uuid4().hex[:8]
     rngs = [random.Random(f"{run}-{n}") for n in range(clients)]
 
-    def make(n: int, i: int) -> tuple[dict[str, object], int]:
-        return _body(rngs[n], accounts, f"s{run}-{n}-{i}"), 1
+    def make(n: int, i: int) -> Call:
+        return "/v1/transfers", _body(rngs[n], accounts, f"s{run}-{n}-{i}"), 1
 
-    elapsed, latencies, statuses, transfers = asyncio.run(
-        _closed_loop(url, clients, seconds, make, "/v1/transfers")
-    )
+    elapsed, latencies, statuses, transfers = asyncio.run(_closed_loop(url, clients, seconds, make))
     return _measurement(
         scenario,
         clients,
@@ -124,16 +143,96 @@ def batches(
     run = uuid.uuid4().hex[:8]
     rng = random.Random(run)
 
-    def make(n: int, i: int) -> tuple[dict[str, object], int]:
+    def make(n: int, i: int) -> Call:
         items = [_body(rng, accounts, f"b{run}-{n}-{i}-{k}") for k in range(size)]
-        return {"transfers": items, "atomic": False}, size
+        return "/v1/transfers:batch", {"transfers": items, "atomic": False}, size
 
-    elapsed, latencies, statuses, transfers = asyncio.run(
-        _closed_loop(url, clients, seconds, make, "/v1/transfers:batch")
-    )
+    elapsed, latencies, statuses, transfers = asyncio.run(_closed_loop(url, clients, seconds, make))
     return _measurement(
         "batch endpoint",
         size,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
+
+
+def holds(
+    url: str,
+    accounts: list[str],
+    clients: int,
+    seconds: float,
+    scenario: str,
+    *,
+    timeout_seconds: int | None = None,
+) -> tuple[Measurement, list[str]]:
+    """Single POSTs of holds (``"pending": true``), as ``single_posts`` otherwise.
+
+    With ``timeout_seconds`` each hold gets an ``expires_at``, so its transaction also
+    reads Spanner's time (a query). Returns the measurement and the ids of the holds made.
+    """
+    run = uuid.uuid4().hex[:8]
+    rngs = [random.Random(f"{run}-{n}") for n in range(clients)]
+    made: list[str] = []
+
+    def make(n: int, i: int) -> Call:
+        body = {**_body(rngs[n], accounts, f"h{run}-{n}-{i}"), "pending": True}
+        if timeout_seconds is not None:
+            body["timeout_seconds"] = timeout_seconds
+        return "/v1/transfers", body, 1
+
+    def made_one(_path: str, body: object, status: int) -> None:
+        if status == 201 and isinstance(body, dict):
+            made.append(body["id"])
+
+    elapsed, latencies, statuses, transfers = asyncio.run(
+        _closed_loop(url, clients, seconds, make, made_one)
+    )
+    measurement = _measurement(
+        scenario,
+        clients,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
+    return measurement, made
+
+
+def make_holds(url: str, accounts: list[str], count: int) -> list[str]:
+    """``count`` holds without timeout, made beforehand through the batch endpoint."""
+    run = uuid.uuid4().hex[:8]
+    rng = random.Random(run)
+    made: list[str] = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for start in range(0, count, 1000):
+            items = [
+                {**_body(rng, accounts, f"p{run}-{k}"), "pending": True}
+                for k in range(start, min(count, start + 1000))
+            ]
+            response = http.post("/v1/transfers:batch", json={"transfers": items})
+            response.raise_for_status()
+            made += [r["transfer"]["id"] for r in response.json()["results"] if r["status"] == 201]
+    return made
+
+
+def post_holds(
+    url: str, hold_ids: list[str], clients: int, seconds: float, scenario: str
+) -> Measurement:
+    """``POST /v1/transfers/{id}:post`` (the whole amount) of holds made beforehand,
+    each hold once; a client stops early if the holds run out (the rate stays true)."""
+    pending = deque(hold_ids)
+
+    def make(_n: int, _i: int) -> Call | None:
+        if not pending:
+            return None
+        return f"/v1/transfers/{pending.popleft()}:post", {}, 1
+
+    elapsed, latencies, statuses, transfers = asyncio.run(_closed_loop(url, clients, seconds, make))
+    return _measurement(
+        scenario,
+        clients,
         elapsed=elapsed,
         transfers=transfers,
         latencies=latencies,

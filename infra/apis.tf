@@ -5,6 +5,7 @@ locals {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com", # the optional hold-expiry job (hold_expiry.tf)
     "iam.googleapis.com",
     "iamcredentials.googleapis.com", # short-lived tokens: impersonation, ID tokens
     "logging.googleapis.com",

@@ -8,10 +8,12 @@ locals {
   service_url = "https://${var.service_name}-${data.google_project.this.number}.${var.region}.run.app"
 
   # Who may do what, by verified token principal. The build account reads once per
-  # deploy (smoke test); nothing else is implied.
+  # deploy (smoke test); the hold-expiry job's account (hold_expiry.tf, when enabled)
+  # writes: POST /v1/transfers:expire needs ledger.write. Nothing else is implied.
   principal_scopes = merge(
     var.principal_scopes,
     { (google_service_account.build.email) = ["ledger.read"] },
+    { for sa in google_service_account.hold_expiry : sa.email => ["ledger.write"] },
   )
 
   service_env = {

@@ -18,6 +18,11 @@ output "build_service_account_email" {
   value       = google_service_account.build.email
 }
 
+output "hold_expiry_service_account_email" {
+  description = "The hold-expiry Cloud Scheduler job's identity (null unless hold_expiry_scheduler)."
+  value       = one(google_service_account.hold_expiry[*].email)
+}
+
 output "artifact_repository" {
   description = "Docker repository path for the ledger's images."
   value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.ledger.repository_id}"

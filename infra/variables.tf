@@ -142,7 +142,7 @@ variable "memory" {
 }
 
 variable "cpu_always_allocated" {
-  description = "Instance-based billing (CPU outside requests, for background session keep-alive) instead of request-based billing."
+  description = "Instance-based billing (CPU outside requests: background session keep-alive and the in-process release of expired holds) instead of request-based billing."
   type        = bool
   default     = false
 }
@@ -178,6 +178,30 @@ variable "principal_scopes" {
     condition     = alltrue([for scopes in values(var.principal_scopes) : alltrue([for s in scopes : contains(["ledger.read", "ledger.write"], s)])])
     error_message = "Scopes must be ledger.read or ledger.write."
   }
+}
+
+variable "hold_expiry_scheduler" {
+  description = "Create the Cloud Scheduler job that calls POST /v1/transfers:expire (hold_expiry.tf), its service account, run.invoker and ledger.write for it. Off by default: the app rejects the token Cloud Run passes on from Scheduler (signature removed); see docs/DEPLOY.md, \"Expiring holds on Cloud Run\". Today, use cpu_always_allocated = true."
+  type        = bool
+  default     = false
+}
+
+variable "hold_expiry_schedule" {
+  description = "Cron schedule of the hold-expiry job (unix-cron format). Every minute by default; holds are released within about one period."
+  type        = string
+  default     = "* * * * *"
+}
+
+variable "hold_expiry_time_zone" {
+  description = "Time zone the hold-expiry schedule is read in (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "hold_expiry_service_account_id" {
+  description = "Account ID (the part before @) of the service account the hold-expiry job's OIDC tokens are minted for."
+  type        = string
+  default     = "ledger-hold-expiry"
 }
 
 variable "session_mode" {

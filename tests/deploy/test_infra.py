@@ -173,3 +173,41 @@ def test_every_variable_is_documented():
     for name, body in blocks("variable").items():
         description = attribute(body, "description") or ""
         assert len(description.strip('"')) > 10, name
+
+
+def test_hold_expiry_job_posts_expire_with_an_id_token_for_the_service_url():
+    [body] = blocks("resource", "google_cloud_scheduler_job").values()
+    assert attribute(body, "http_method") == '"POST"'
+    assert attribute(body, "uri") == '"${local.service_url}/v1/transfers:expire"'
+    oidc = re.search(r"oidc_token \{(.*?)\}", body, re.DOTALL)
+    assert oidc is not None, "Cloud Run needs an ID token (OIDC), not an OAuth access token"
+    assert attribute(oidc.group(1), "audience") == "local.service_url"
+    assert attribute(oidc.group(1), "service_account_email") == (
+        "google_service_account.hold_expiry[0].email"
+    )
+    assert "oauth_token" not in body
+    assert attribute(blocks("variable")["hold_expiry_schedule"], "default") == '"* * * * *"'
+
+
+def test_hold_expiry_account_may_only_invoke_the_ledger_service(iam_members):
+    granted = [
+        (name.split(".")[0], attribute(body, "role"), attribute(body, "name"))
+        for name, body in iam_members.items()
+        if "google_service_account.hold_expiry" in (attribute(body, "member") or "")
+    ]
+    assert granted == [
+        (
+            "google_cloud_run_v2_service_iam_member",
+            '"roles/run.invoker"',
+            "google_cloud_run_v2_service.ledger.name",
+        )
+    ]
+
+
+def test_hold_expiry_account_gets_ledger_write_and_no_more_in_the_app():
+    mapping = re.search(r"principal_scopes = merge\((.*?)\n  \)", source(), re.DOTALL)
+    assert mapping is not None
+    assert (
+        '{ for sa in google_service_account.hold_expiry : sa.email => ["ledger.write"] }'
+        in mapping.group(1)
+    )
