@@ -17,6 +17,7 @@ from google.cloud.spanner_v1.database import Database
 
 from api.spanner import reads
 from api.spanner.call import Call
+from api.spanner.clock import SpannerClock, TimeBounds
 from api.spanner.config import SpannerConfig
 from api.spanner.sessions import SessionSource
 from api.spanner.transactions import Committed, TransactionRunner
@@ -34,7 +35,8 @@ class SpannerDatabase:
         self.config = config
         self.role = role
         self._sessions = SessionSource(config, client, role)
-        self._transactions = TransactionRunner(config, self._sessions)
+        self.clock = SpannerClock()
+        self._transactions = TransactionRunner(config, self._sessions, self.clock)
 
     def open(self) -> None:
         """Warm the session pool; tolerate a database that isn't there yet.
@@ -68,6 +70,10 @@ class SpannerDatabase:
         self, func: Callable[[Tx], T], *, call: Call, priority: int = PRIORITY_DEFAULT
     ) -> tuple[T, datetime]:
         return reads.read_consistent(self._sessions, func, call, priority)
+
+    def time_bounds(self, instant: float) -> TimeBounds | None:
+        """Bounds on Spanner's time at monotonic ``instant``, from commits seen so far."""
+        return self.clock.at(instant)
 
     def ping(self, call: Call) -> None:
         """One cheap strong query: Spanner reachable with this role's rights."""

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from google.api_core import exceptions as gexc
 
 from api.spanner.call import Call
+from api.spanner.clock import SpannerClock
 from api.spanner.config import SpannerConfig
 from api.spanner.deadlines import bounded_by
 from api.spanner.errors import DeadlinePassed
@@ -43,9 +44,10 @@ def abort_backoff(attempt: int, *, base_ms: float, cap_ms: float) -> float:
 
 
 class TransactionRunner:
-    def __init__(self, config: SpannerConfig, sessions: SessionSource) -> None:
+    def __init__(self, config: SpannerConfig, sessions: SessionSource, clock: SpannerClock) -> None:
         self._config = config
         self._sessions = sessions
+        self._clock = clock
         limit = config.max_inflight_writes
         self.write_gate = threading.BoundedSemaphore(limit) if limit else None
 
@@ -68,10 +70,13 @@ class TransactionRunner:
                 try:
                     with self._sessions.session(call.deadline) as session:
                         runner = session if session is not None else self._sessions.database
+                        began = time.monotonic()
                         value = runner.run_in_transaction(
                             body, transaction_tag=call.tag, timeout_secs=0
                         )
-                    return Committed(value, attempts[-1].committed)
+                    committed_at: datetime = attempts[-1].committed
+                    self._clock.observe(committed_at, began=began, returned=time.monotonic())
+                    return Committed(value, committed_at)
                 except gexc.Aborted:
                     delay = abort_backoff(
                         attempt,

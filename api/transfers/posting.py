@@ -65,11 +65,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Clock:
-    """Spanner's time as the transaction read it, and the latest its commit can take.
-
-    The commit lands after ``now`` and, since no RPC outlives the deadline, no later
-    than ``latest_commit``: a hold is expired for posting once ``latest_commit`` reaches
-    its ``expires_at``, and expired for the sweeper once ``now`` has.
+    """Spanner's time for this transaction: ``now`` is at most its time as the
+    transaction runs, and ``latest_commit`` at least any timestamp its commit can take
+    (no RPC outlives the deadline; api.spanner.clock). A hold is expired for posting
+    once ``latest_commit`` reaches its ``expires_at``, and for the sweeper once ``now``
+    has; a new hold's ``expires_at`` is ``now`` + its timeout, never later than its
+    creation + timeout.
     """
 
     now: datetime

@@ -14,6 +14,7 @@ it alone can know.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -26,6 +27,7 @@ from api.errors import LedgerError, ValidationFailed
 from api.ids import request_fingerprint
 from api.limits import check_metadata
 from api.spanner.call import Call
+from api.spanner.clock import UNCERTAINTY
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import is_transient
 from api.spanner.tx import Tx
@@ -117,10 +119,7 @@ def commit_orders(
     def work(tx: Tx) -> list[Outcome]:
         transfers = repository.read_transfers(tx, referenced_transfer_ids(orders))
         accounts = accounts_repository.read_accounts(tx, _account_ids(orders, transfers))
-        clock = None
-        if needs_clock(orders, transfers):
-            now = repository.read_now(tx)
-            clock = Clock(now=now, latest_commit=now + timedelta(seconds=call.remaining()))
+        clock = _clock(database, tx, call) if needs_clock(orders, transfers) else None
         posting = Posting(accounts, transfers, clock=clock)
         outcomes = posting.apply_all(orders)
         if all_or_nothing:
@@ -134,6 +133,17 @@ def commit_orders(
 
     committed = database.write(work, call=call)
     return [_stamped(o, committed.commit_timestamp) for o in committed.value]
+
+
+def _clock(database: SpannerDatabase, tx: Tx, call: Call) -> Clock:
+    """Spanner's time for expiry decisions: bounded from the commits this handle has
+    seen, or (before the first) read with a query."""
+    now_bounds = database.time_bounds(time.monotonic())
+    deadline_bounds = database.time_bounds(call.deadline)
+    if now_bounds is not None and deadline_bounds is not None:
+        return Clock(now=now_bounds.earliest, latest_commit=deadline_bounds.latest)
+    now = repository.read_now(tx)
+    return Clock(now=now, latest_commit=now + timedelta(seconds=call.remaining()) + UNCERTAINTY)
 
 
 def _account_ids(orders: Sequence[Order], transfers: dict[str, TransferRecord]) -> set[str]:

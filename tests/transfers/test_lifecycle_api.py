@@ -335,3 +335,16 @@ def test_two_workers_racing_to_resolve_one_hold_have_exactly_one_winner(
     ]
     assert all((r.status_code == 200) == (a == winner) for a, r in answers), answers
     assert account(client, shop)["credits_pending"] == 0
+
+
+def test_a_worker_that_has_seen_no_commit_asks_spanner_for_the_time(
+    client: TestClient, ledger_settings: Settings, funded: tuple[str, str],
+    open_account: Callable[..., str], unique: Ids,
+) -> None:  # fmt: skip
+    _, wallet = funded
+    hid = unique("h")
+    move(client, hid, wallet, open_account(), 5, pending=True, timeout_seconds=1)
+    time.sleep(1.2)
+    with TestClient(create_app(ledger_settings, configure_logs=False)) as fresh_worker:
+        response = call(fresh_worker, hid, "post")  # its first transaction
+    assert (response.status_code, response.json()["code"]) == (409, "transfer_expired")

@@ -1,0 +1,69 @@
+"""Bounds on Spanner's time from observed commits."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.cloud.spanner_v1 import param_types
+
+from api.config import Settings
+from api.context import RequestContext
+from api.spanner.clock import UNCERTAINTY, SpannerClock
+from api.spanner.database import SpannerDatabase
+from api.storage import build_client, spanner_config
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def test_no_bounds_before_a_commit_was_seen() -> None:
+    assert SpannerClock().at(time.monotonic()) is None
+
+
+def test_a_commit_bounds_later_instants_from_both_sides() -> None:
+    clock = SpannerClock()
+    clock.observe(T0, began=100.0, returned=100.2)
+    bounds = clock.at(110.0)
+    assert bounds is not None
+    # Spanner's time 10 s later: at least 9.8 s past the commit (it was acknowledged at
+    # 100.2), and a timestamp it assigns at most 10 s past (it began at 100.0).
+    assert T0 + timedelta(seconds=9.79) < bounds.earliest <= T0 + timedelta(seconds=9.8)
+    assert T0 + timedelta(seconds=10) + UNCERTAINTY <= bounds.latest
+    assert bounds.latest < T0 + timedelta(seconds=10.01) + UNCERTAINTY
+
+
+def test_the_newest_observation_wins() -> None:
+    clock = SpannerClock()
+    clock.observe(T0 + timedelta(seconds=5), began=105.0, returned=105.1)
+    clock.observe(T0, began=100.0, returned=100.1)  # answered earlier: older news
+    bounds = clock.at(105.1)
+    assert bounds is not None
+    assert abs(bounds.earliest - (T0 + timedelta(seconds=5))) < timedelta(milliseconds=1)
+
+
+@pytest.mark.emulator
+def test_the_bounds_bracket_what_spanner_says_its_time_is(ledger_settings: Settings) -> None:
+    database = SpannerDatabase(spanner_config(ledger_settings), build_client(ledger_settings))
+    database.open()
+
+    def marker(tx: object) -> None:
+        tx.insert("Transfers",  # type: ignore[attr-defined]
+                  ("KeyHash", "TransferId", "DebitAccountId", "CreditAccountId", "Amount",
+                   "Currency", "Status", "RequestHash", "CreatedAt"),
+                  [(3, f"clock-{time.time_ns()}", "a", "b", 1, "USD", "posted", "h",
+                    "spanner.commit_timestamp()")])  # fmt: skip
+
+    assert database.time_bounds(time.monotonic()) is None
+    database.write(marker, call=RequestContext.starting_now(10).call("test"))
+    time.sleep(0.2)
+    before = database.time_bounds(time.monotonic())
+    (row,) = database.read(
+        lambda tx: tx.query(
+            "SELECT CURRENT_TIMESTAMP() AS now, @x AS x", {"x": (1, param_types.INT64)}
+        ),
+        call=RequestContext.starting_now(10).call("test"),
+    )
+    after = database.time_bounds(time.monotonic())
+    assert before is not None and after is not None
+    assert before.earliest <= row["now"] <= after.latest
