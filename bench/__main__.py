@@ -32,6 +32,7 @@ def record_lifecycle(
 ) -> None:
     """Holds without and with a timeout, then ``:post`` of holds made beforehand."""
     clients = report.LIFECYCLE_CLIENTS
+    record(scenarios.single_posts(url, accounts, clients, seconds, report.LIFECYCLE_PLAIN))
     held, hold_ids = scenarios.holds(url, accounts, clients, seconds, report.HOLD)
     record(held)
     timed, _ = scenarios.holds(
