@@ -206,8 +206,18 @@ class Posting:
             )
         if hold.status != "pending":
             return self._resolved_again(hold, order)
-        if hold.expires_at is not None and self._now().latest_commit >= hold.expires_at:
-            raise TransferExpired(f"Hold {hold.id!r} expired at {hold.expires_at.isoformat()}.")
+        if hold.expires_at is not None:
+            clock = self._now()
+            if clock.now >= hold.expires_at:
+                raise TransferExpired(
+                    f"Hold {hold.id!r} expired at {hold.expires_at.isoformat()}."
+                )
+            # Releasing early is always safe; settling must commit before expires_at.
+            if order.action == "post" and clock.latest_commit >= hold.expires_at:
+                raise TransferExpired(
+                    f"Hold {hold.id!r} expires at {hold.expires_at.isoformat()}, before this "
+                    "request's commit could be sure to land; it can no longer be posted."
+                )
         if order.action == "void":
             return Outcome("created", transfer=self._release(hold, "voided", kind="hold_voided"))
         amount = order.amount if order.amount is not None else hold.amount

@@ -348,3 +348,17 @@ def test_a_worker_that_has_seen_no_commit_asks_spanner_for_the_time(
     with TestClient(create_app(ledger_settings, configure_logs=False)) as fresh_worker:
         response = call(fresh_worker, hid, "post")  # its first transaction
     assert (response.status_code, response.json()["code"]) == (409, "transfer_expired")
+
+
+def test_a_hold_about_to_expire_can_still_be_voided_but_not_posted(
+    client: TestClient, funded: tuple[str, str], open_account: Callable[..., str], unique: Ids
+) -> None:
+    """Its commit could land after expires_at (within the request budget): settling is
+    refused, releasing early is always safe. Found by the lifecycle model test."""
+    _, wallet = funded
+    shop, to_post, to_void = open_account(), unique("h"), unique("h")
+    for hid in (to_post, to_void):
+        move(client, hid, wallet, shop, 5, pending=True, timeout_seconds=2)
+    response = call(client, to_post, "post")
+    assert (response.status_code, response.json()["code"]) == (409, "transfer_expired")
+    assert call(client, to_void, "void").json()["status"] == "voided"
