@@ -34,7 +34,7 @@ HOLD_TIMEOUT = "HTTP hold with timeout"
 POST_HOLD = "HTTP :post of a hold"
 LIFECYCLE = (
     (HOLD, '`POST /v1/transfers`, `"pending": true`'),
-    (HOLD_TIMEOUT, '`"pending": true, "timeout_seconds": 3600` (reads Spanner\'s time)'),
+    (HOLD_TIMEOUT, '`"pending": true, "timeout_seconds": 3600` (expiry by Spanner\'s time)'),
     (POST_HOLD, "`POST /v1/transfers/{id}:post` of a hold made beforehand (whole amount)"),
 )
 MAX_COST = 1.2  # a hold or a post costs at most 1.2x a plain transfer
@@ -220,8 +220,8 @@ def lifecycle_section(
         "",
         "A hold writes what a plain transfer writes (the accounts' pending totals instead of",
         "the posted ones, one entry per leg, the transfer row); a hold with a timeout also",
-        "fills the sharded expiry index and has its group's transaction read Spanner's time",
-        "(one `CURRENT_TIMESTAMP()` query per group, not per hold). A :post reads what a",
+        "fills the sharded expiry index; Spanner's time comes from bounds on the commits the",
+        "worker has seen (api/spanner/clock.py), not from a query. A :post reads what a",
         "plain transfer reads (the transfer ids, then both accounts) and updates the hold",
         "instead of inserting a transfer.",
     ]
