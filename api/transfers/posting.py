@@ -209,9 +209,7 @@ class Posting:
         if hold.expires_at is not None:
             clock = self._now()
             if clock.now >= hold.expires_at:
-                raise TransferExpired(
-                    f"Hold {hold.id!r} expired at {hold.expires_at.isoformat()}."
-                )
+                raise TransferExpired(f"Hold {hold.id!r} expired at {hold.expires_at.isoformat()}.")
             # Releasing early is always safe; settling must commit before expires_at.
             if order.action == "post" and clock.latest_commit >= hold.expires_at:
                 raise TransferExpired(
