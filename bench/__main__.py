@@ -16,7 +16,7 @@ from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
-from bench import cpu_per_request, group_stats, harness, report, scenarios
+from bench import bare, cpu_per_request, group_stats, harness, report, scenarios
 from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
@@ -100,6 +100,8 @@ def main() -> int:
         databases.close()
         for per_txn in (1, 10, 32, 100, 250, 1000):
             record(scenarios.ceiling(settings, ids, per_txn, args.seconds))
+        for per_txn in (32, 1000):
+            record(bare.ceiling(settings, ids, per_txn, args.seconds))
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -23,6 +23,7 @@ GROUP_ON = "HTTP, group commit on"
 GROUP_OFF = "HTTP, group commit off"
 BATCH = "batch endpoint"
 CEILING = "no-HTTP ceiling"
+BARE = "bare client ceiling"  # bench/bare.py
 CHUNK = Settings.model_fields["batch_chunk_size"].default  # what the endpoint commits at once
 # The transfer lifecycle, measured at one load against the plain single POSTs there.
 LIFECYCLE_CLIENTS = 32
@@ -150,6 +151,40 @@ def bound_section(stats: GroupStats, ceiling32: Measurement | None) -> list[str]
     ]
 
 
+def bare_section(results: list[Measurement]) -> list[str]:
+    """The service and our own transaction code against the bare client (the limit)."""
+    if not any(m.scenario == BARE for m in results):
+        return []
+    rows = [
+        ("single POSTs, 32 clients (group commit on)", _find(results, GROUP_ON, 32), 32),
+        ("no-HTTP ceiling, 32 per commit", _find(results, CEILING, 32), 32),
+        ("batch endpoint, 1,000 per request", _find(results, BATCH, 1000), 1000),
+        ("no-HTTP ceiling, 1,000 per commit", _find(results, CEILING, 1000), 1000),
+    ]
+    lines = [
+        "## Against the bare google-cloud-spanner client",
+        "",
+        "The same logical work (read the transfer id and both accounts, update both, insert",
+        "the transfer and two entries) with the fewest columns and nothing of ours in the",
+        "way (bench/bare.py), on the same emulator in the same run: the physical limit here.",
+        "",
+        *_table(results, BARE, "per commit"),
+        "",
+        "| ours | transfers/s | bare client at the same size | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, ours, size in rows:
+        bare = _find(results, BARE, size)
+        ratio = _ratio(ours, bare)
+        if ours is None or bare is None or ratio is None:
+            continue
+        lines.append(
+            f"| {name} | {ours.transfers_per_second:,.1f} | "
+            f"{bare.transfers_per_second:,.1f} | {ratio:.0%} |"
+        )
+    return [*lines, ""]
+
+
 def _lifecycle_baseline(results: list[Measurement]) -> Measurement | None:
     return _find(results, LIFECYCLE_PLAIN, LIFECYCLE_CLIENTS) or _find(
         results, GROUP_ON, LIFECYCLE_CLIENTS
@@ -268,7 +303,11 @@ def render(
     on = sorted((m.parameter, m.transfers_per_second) for m in results if m.scenario == GROUP_ON)
     never_falls = all(b[1] >= a[1] for a, b in itertools.pairwise(on))
     http_5xx = sum(
-        v for m in results if m.scenario != CEILING for k, v in m.statuses.items() if k >= "500"
+        v
+        for m in results
+        if m.scenario not in (CEILING, BARE)
+        for k, v in m.statuses.items()
+        if k >= "500"
     )
     r32, r1000 = _ratio(gc32, ceil32), _ratio(b1000, ceil1000)
     ceil_chunk = _find(results, CEILING, CHUNK)
@@ -346,6 +385,7 @@ def render(
         "",
         "Latency columns of the ceiling are per transaction.",
         "",
+        *bare_section(results),
         *(load_generator_section(client_cpu) if client_cpu else []),
     ]
     return "\n".join(lines)
