@@ -217,22 +217,13 @@ class Posting:
                     "request's commit could be sure to land; it can no longer be posted."
                 )
         if order.action == "void":
-            return Outcome("created", transfer=self._release(hold, "voided", kind="hold_voided"))
+            return Outcome("created", transfer=self._settle(hold, 0, "voided", kind="hold_voided"))
         amount = order.amount if order.amount is not None else hold.amount
         if amount > hold.amount:
             raise PostExceedsHold(
                 f"Hold {hold.id!r} holds {hold.amount}; {amount} cannot be posted."
             )
-        debit, credit = self._account(hold.debit_account_id), self._account(hold.credit_account_id)
-        debit.debits_pending -= hold.amount
-        credit.credits_pending -= hold.amount
-        debit.debits_posted += amount
-        credit.credits_posted += amount
-        self._entry(debit, hold.id, -amount, hold.amount, kind="hold_posted")
-        self._entry(credit, hold.id, amount, -hold.amount, kind="hold_posted")
-        posted = dataclasses.replace(hold, status="posted", posted_amount=amount, resolved_at=None)
-        self._store(posted)
-        return Outcome("created", transfer=posted)
+        return Outcome("created", transfer=self._settle(hold, amount, "posted", kind="hold_posted"))
 
     def _resolved_again(self, hold: TransferRecord, order: ResolveOrder) -> Outcome:
         """A resolution of a hold that is resolved already: the same one is a replay."""
@@ -255,18 +246,27 @@ class Posting:
             return Outcome("replayed", transfer=hold)  # resolved meanwhile: nothing to do
         if self._now().now < hold.expires_at:
             return Outcome("replayed", transfer=hold)
-        return Outcome("created", transfer=self._release(hold, "expired", kind="hold_expired"))
+        return Outcome("created", transfer=self._settle(hold, 0, "expired", kind="hold_expired"))
 
-    def _release(self, hold: TransferRecord, status: Literal["voided", "expired"], *,
-                 kind: EntryKind) -> TransferRecord:  # fmt: skip
+    def _settle(self, hold: TransferRecord, posted: int,
+                status: Literal["posted", "voided", "expired"], *,
+                kind: EntryKind) -> TransferRecord:  # fmt: skip
+        """Resolve a hold: its whole reservation is released and ``posted`` of it moves."""
         debit, credit = self._account(hold.debit_account_id), self._account(hold.credit_account_id)
         debit.debits_pending -= hold.amount
         credit.credits_pending -= hold.amount
-        self._entry(debit, hold.id, 0, hold.amount, kind=kind)
-        self._entry(credit, hold.id, 0, -hold.amount, kind=kind)
-        released = dataclasses.replace(hold, status=status, resolved_at=None)
-        self._store(released)
-        return released
+        debit.debits_posted += posted
+        credit.credits_posted += posted
+        self._entry(debit, hold.id, -posted, hold.amount, kind=kind)
+        self._entry(credit, hold.id, posted, -hold.amount, kind=kind)
+        settled = dataclasses.replace(
+            hold,
+            status=status,
+            posted_amount=posted if status == "posted" else hold.posted_amount,
+            resolved_at=None,
+        )
+        self._store(settled)
+        return settled
 
     # --- moving money -----------------------------------------------------------------
 

@@ -49,7 +49,7 @@ class TransferWriter:
     ) -> list[Outcome]:
         return self._commit(orders, Call(deadline, GROUP_TAG, meters))
 
-    def write_blocking(
+    def _write_blocking(
         self, order: Order, ctx: RequestContext, *, action: str = "transfers.create"
     ) -> Outcome:
         """Apply one order, blocking this thread until it is committed."""
@@ -70,7 +70,7 @@ class TransferWriter:
         thread, so concurrency is not capped by the threadpool's size.
         """
         if self._batcher is None:
-            return await run_in_threadpool(self.write_blocking, order, ctx, action=action)
+            return await run_in_threadpool(self._write_blocking, order, ctx, action=action)
         try:
             return await self._batcher.call_async(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
