@@ -34,6 +34,7 @@ from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
 from api.runtime import Runtime
 from api.spanner.errors import DeadlinePassed
+from api.transactions.router import router as transactions_router
 from api.transfers.router import router as transfers_router
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # and log line - but no body is read before the token is verified.
     app.user_middleware.append(Middleware(AuthenticationMiddleware))
     _install_error_handlers(app, settings)
-    for router in (health_router, accounts_router, transfers_router, balances_router):
+    routers = (health_router, accounts_router, transfers_router, transactions_router,
+               balances_router)  # fmt: skip
+    for router in routers:
         app.include_router(router)
     _complete_openapi(app)
     return app

@@ -17,6 +17,15 @@ INT64_MAX = 2**63 - 1
 # /v1/transfers/{id}:post) and no '/', so an id is always one safe path segment.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
+# A leg of a multi-leg transaction is a transfer whose id is the transaction's id, '~'
+# and the leg's index ("purchase-42~0"). '~' is outside ID_PATTERN, so no client-chosen
+# transfer id can ever take a leg's id; it is unreserved in URLs, so a leg id is still
+# one safe path segment.
+LEG_SEPARATOR = "~"
+MAX_LEGS = 100
+TRANSFER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}(~[0-9]{1,2})?$"
+TRANSFER_ID_MAX_LENGTH = 67
+
 ResourceId = Annotated[
     str,
     StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=64),

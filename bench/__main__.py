@@ -82,6 +82,14 @@ def main() -> int:
                     )
             # The lifecycle at 32 clients, group commit on, against the plain figure above.
             record_lifecycle(on_url, accounts[on_url], args.seconds, record)
+            # A 3-leg transaction against single transfers, each pass right after the other.
+            clients = report.LIFECYCLE_CLIENTS
+            record(scenarios.single_posts(
+                on_url, accounts[on_url], clients, args.seconds, report.TRANSACTION_PLAIN
+            ))  # fmt: skip
+            record(scenarios.transactions(
+                on_url, accounts[on_url], clients, args.seconds, report.TRANSACTION
+            ))  # fmt: skip
             for size in (100, 1000):
                 record(scenarios.batches(on_url, accounts[on_url], size, args.seconds))
             client_cpu = cpu_per_request.compare(on_url)

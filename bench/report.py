@@ -33,6 +33,9 @@ LIFECYCLE_PLAIN = "HTTP plain, before lifecycle"
 HOLD = "HTTP hold (pending)"
 HOLD_TIMEOUT = "HTTP hold with timeout"
 POST_HOLD = "HTTP :post of a hold"
+TRANSACTION_PLAIN = "HTTP plain, before transactions"
+TRANSACTION = "HTTP 3-leg transaction"
+TRANSACTION_LEGS = 3
 LIFECYCLE = (
     (HOLD, '`POST /v1/transfers`, `"pending": true`'),
     (HOLD_TIMEOUT, '`"pending": true, "timeout_seconds": 3600` (expiry by Spanner\'s time)'),
@@ -269,6 +272,58 @@ def lifecycle_section(
     return lines
 
 
+def _transaction_pair(results: list[Measurement]) -> tuple[Measurement, Measurement] | None:
+    plain = _find(results, TRANSACTION_PLAIN, LIFECYCLE_CLIENTS)
+    legs = _find(results, TRANSACTION, LIFECYCLE_CLIENTS)
+    return (plain, legs) if plain and legs and plain.transfers_per_second else None
+
+
+def transaction_target(
+    results: list[Measurement], verdict: Callable[[bool | None], str]
+) -> list[str]:
+    pair = _transaction_pair(results)
+    if pair is None:
+        return [f"| 3-leg transactions at {LIFECYCLE_CLIENTS} clients | n/a | |"]
+    plain, legs = pair
+    per_second = legs.transfers_per_second / TRANSACTION_LEGS
+    floor = plain.transfers_per_second / TRANSACTION_LEGS
+    return [
+        f"| 3-leg transactions/s at {LIFECYCLE_CLIENTS} clients ≥ single transfers/s ÷ 3 | "
+        f"{per_second:,.0f} vs {floor:,.0f}/s ({per_second / floor:.2f}x) | "
+        f"{verdict(per_second >= floor)} |"
+    ]
+
+
+def transaction_section(results: list[Measurement]) -> list[str]:
+    pair = _transaction_pair(results)
+    if pair is None:
+        return []
+    plain, legs = pair
+    rows = []
+    for m, what in ((plain, "single transfers (`POST /v1/transfers`)"),
+                    (legs, "3-leg transactions (`POST /v1/transactions`)")):  # fmt: skip
+        per = TRANSACTION_LEGS if m is legs else 1
+        statuses = ", ".join(f"{k}: {v}" for k, v in m.statuses.items())
+        rows.append(
+            f"| {what} | {m.transfers_per_second / per:,.1f} | {m.transfers_per_second:,.1f} | "
+            f"{m.p50_ms} | {m.p99_ms} | {statuses} |"
+        )
+    return [
+        f"## Multi-leg transactions ({LIFECYCLE_CLIENTS} clients, group commit on)",
+        "",
+        "A purchase: buyer to merchant, buyer to tax, merchant to fees, as one",
+        "`POST /v1/transactions`, against single transfers in a pass run right before it on",
+        "the same database. A transaction is one request and rides group commit like a",
+        "transfer; its three legs are three transfers in the same commit. Target: at least",
+        "the single transfers' rate ÷ 3 transactions per second.",
+        "",
+        "| what | requests/s | transfers/s | p50 ms | p99 ms | responses |",
+        "|---|---:|---:|---:|---:|---|",
+        *rows,
+        "",
+    ]
+
+
 def load_generator_section(client_cpu: dict[str, float]) -> list[str]:
     rows = [f"| {name} | {ms:.3f} |" for name, ms in client_cpu.items()]
     return [
@@ -357,6 +412,7 @@ def render(
         if r_chunk is not None and b1000 and ceil_chunk
         else "| batch vs chunk | n/a | |",
         *lifecycle_targets(results, verdict),
+        *transaction_target(results, verdict),
         f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
         "",
         f"A 1,000-transfer request is committed in chunks of {CHUNK} "
@@ -367,6 +423,7 @@ def render(
         "",
         *(bound_section(stats, ceil32) if stats else []),
         *lifecycle_section(results, verdict),
+        *transaction_section(results),
         "## Single-transfer POSTs, group commit on",
         "",
         *_table(results, GROUP_ON, "clients"),

@@ -18,8 +18,9 @@ import httpx
 from api.config import Settings
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
+from api.transfers.convert import prepare
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import commit_orders, prepare
+from api.transfers.service import commit_orders
 from bench.httpclient import HttpConnection
 
 
@@ -198,6 +199,35 @@ def holds(
         statuses=statuses,
     )
     return measurement, made
+
+
+def transactions(url: str, accounts: list[str], clients: int, seconds: float,
+                 scenario: str) -> Measurement:  # fmt: skip
+    """Single POSTs of a 3-leg transaction, a purchase: buyer to merchant, buyer to tax,
+    merchant to fees (four distinct random accounts). Counts transfers (legs)."""
+    run = uuid.uuid4().hex[:8]
+    rngs = [random.Random(f"{run}-{n}") for n in range(clients)]
+
+    def make(n: int, i: int) -> Call:
+        rng = rngs[n]
+        buyer, merchant, tax, fees = rng.sample(accounts, 4)
+        moves = ((buyer, merchant, rng.randint(100, 1000)), (buyer, tax, rng.randint(1, 100)),
+                 (merchant, fees, rng.randint(1, 30)))  # fmt: skip
+        legs = [
+            {"debit_account_id": debit, "credit_account_id": credit, "amount": amount}
+            for debit, credit, amount in moves
+        ]
+        return "/v1/transactions", {"id": f"x{run}-{n}-{i}", "legs": legs}, len(legs)
+
+    elapsed, latencies, statuses, transfers = asyncio.run(_closed_loop(url, clients, seconds, make))
+    return _measurement(
+        scenario,
+        clients,
+        elapsed=elapsed,
+        transfers=transfers,
+        latencies=latencies,
+        statuses=statuses,
+    )
 
 
 def make_holds(url: str, accounts: list[str], count: int) -> list[str]:

@@ -1,7 +1,8 @@
 """Group commit: coalesce concurrent writes of one worker into few transactions.
 
 Request threads ``submit`` items and wait; one writer thread takes what has queued up
-(waiting up to ``window`` for more, at most ``max_items``), hands the whole group to
+(waiting up to ``window`` for more, at most ``max_items``, and items whose ``weigh``
+adds up to at most ``max_weight``: an item may stand for many rows), hands the whole group to
 ``apply`` — which runs ONE read-write transaction and returns one result per item, in
 order — and answers every caller with its own result. So the worker holds at most one
 read-write transaction in flight, and the emulator (one transaction at a time) or a hot
@@ -75,6 +76,8 @@ class WriteBatcher(Generic[Item, Result]):
         *,
         window_seconds: float,
         max_items: int,
+        weigh: Callable[[Item], int] | None = None,
+        max_weight: int | None = None,
         split_budget: int = DEFAULT_SPLIT_BUDGET,
         name: str = "write-batcher",
     ) -> None:
@@ -83,6 +86,8 @@ class WriteBatcher(Generic[Item, Result]):
         self._apply = apply
         self._window = window_seconds
         self._max_items = max_items
+        self._weigh = weigh or (lambda _: 1)
+        self._max_weight = max_weight if max_weight is not None else max_items
         self._split_budget = split_budget
         self._queue: deque[_Pending[Item, Result]] = deque()
         self._cond = threading.Condition()
@@ -173,8 +178,13 @@ class WriteBatcher(Generic[Item, Result]):
                     break
                 self._cond.wait(remaining)
             group: list[_Pending[Item, Result]] = []
+            weight = 0
             while self._queue and len(group) < self._max_items:
+                next_weight = self._weigh(self._queue[0].item)
+                if group and weight + next_weight > self._max_weight:
+                    break  # the next group starts with it
                 group.append(self._queue.popleft())
+                weight += next_weight
             self._last_group_size = len(group)
         return group
 

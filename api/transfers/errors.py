@@ -63,7 +63,13 @@ class PostExceedsHold(ValidationFailed):
     title = "Posted amount exceeds the hold"
 
 
+class TransferInTransaction(Conflict):
+    code = "transfer_in_transaction"
+    title = "Transfer is a leg of a transaction"
+
+
 LIFECYCLE_CONFLICTS = (
+    TransferInTransaction,
     TransferNotPending,
     TransferAlreadyPosted,
     TransferAlreadyVoided,
@@ -71,22 +77,36 @@ LIFECYCLE_CONFLICTS = (
 )
 
 
-class BatchItemFailed(LedgerError):
-    """An atomic batch failed at one transfer: nothing was written.
+class PartFailed(LedgerError):
+    """Something made of parts failed at one part, and nothing was written.
 
-    Rendered as that transfer's own problem (status and code), with ``errors`` naming
-    the item, so clients handle it like the same failure of a single transfer.
+    Rendered as that part's own problem (status and code), with ``errors`` naming the
+    part, so clients handle it like the same failure of a single transfer.
     """
 
-    def __init__(self, index: int, transfer_id: str, error: LedgerError) -> None:
+    part = "Part"
+
+    def __init__(self, index: int, part_id: str, error: LedgerError) -> None:
         super().__init__(
-            f"Transfer {index} ({transfer_id!r}) failed: {error.detail} Nothing was written.",
+            f"{self.part} {index} ({part_id!r}) failed: {error.detail} Nothing was written.",
             headers=error.headers,
         )
         self.status, self.code, self.title = error.status, error.code, error.title
-        self.index, self.transfer_id = index, transfer_id
+        self.index, self.part_id, self.error = index, part_id, error
 
     def to_problem(self, instance: str | None = None) -> Problem:
         problem = super().to_problem(instance)
-        problem.errors = [{"index": self.index, "id": self.transfer_id, "code": self.code}]
+        problem.errors = [{"index": self.index, "id": self.part_id, "code": self.code}]
         return problem
+
+
+class BatchItemFailed(PartFailed):
+    """An atomic batch failed at one item."""
+
+    part = "Item"
+
+
+class LegFailed(PartFailed):
+    """A transaction failed at one leg."""
+
+    part = "Leg"

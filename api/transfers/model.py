@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from api.ids import key_hash
+from api.ids import LEG_SEPARATOR, key_hash
 
 TransferStatus = Literal["posted", "pending", "voided", "expired"]
 Resolution = Literal["post", "void"]
@@ -26,6 +26,7 @@ class TransferOrder:
     fingerprint: str
     pending: bool = False
     timeout_seconds: int | None = None
+    transaction_id: str | None = None  # set on a leg of a multi-leg transaction
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,17 @@ def expiry_shard(transfer_id: str) -> int:
     return key_hash(transfer_id) % EXPIRY_SHARDS
 
 
+def leg_id(transaction_id: str, index: int) -> str:
+    """The transfer id of leg ``index`` of a transaction (api.ids.LEG_SEPARATOR)."""
+    return f"{transaction_id}{LEG_SEPARATOR}{index}"
+
+
+def transaction_of(transfer_id: str) -> str | None:
+    """The transaction a leg's id belongs to; None for a client-chosen transfer id."""
+    transaction_id, separator, _ = transfer_id.rpartition(LEG_SEPARATOR)
+    return transaction_id if separator else None
+
+
 @dataclass(frozen=True)
 class TransferRecord:
     id: str
@@ -82,6 +94,7 @@ class TransferRecord:
     resolved_at: datetime | None = None  # None until the resolving transaction commits
     reverses_transfer_id: str | None = None
     reversed_amount: int = 0
+    transaction_id: str | None = None
 
     @property
     def resolved(self) -> bool:

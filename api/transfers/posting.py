@@ -6,6 +6,11 @@ order sees what earlier ones left: balances, holds, reversed amounts), and ends 
 the rows to write. Pure: no I/O, so the transaction callback that drives it can run
 again.
 
+Multi-leg transactions (api.transactions) apply all their legs or none: a failing leg
+undoes what the legs before it did to this state, and fails the transaction with that
+leg's problem and index. Their legs are settled, released, expired and reversed
+together; a leg cannot be on its own.
+
 Holds: a pending transfer reserves its amount (``debits_pending`` of the debit
 account, ``credits_pending`` of the credit account) and is resolved exactly once:
 posted (fully or partly; the rest is released), voided, or expired. Balance bounds
@@ -16,47 +21,62 @@ a hold and its resolution, while only money that moved changes the balance.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from api.accounts.errors import AccountClosed, AccountNotFound
 from api.accounts.model import AccountRecord, EntryRecord
 from api.accounts.schemas import EntryKind
 from api.errors import IdempotencyConflict, LedgerError
 from api.ids import INT64_MAX
+from api.transactions.errors import TransactionNotFound
+from api.transactions.model import (
+    AnyOrder,
+    ExpireTransactionOrder,
+    ResolveTransactionOrder,
+    ReverseTransactionOrder,
+    TransactionOrder,
+    TransactionRecord,
+)
 from api.transfers.errors import (
     AmountOverflow,
     CurrencyMismatch,
     InsufficientFunds,
+    LegFailed,
     PostExceedsHold,
     ReversalExceedsAmount,
     SameAccount,
     TransferAlreadyPosted,
     TransferAlreadyVoided,
     TransferExpired,
+    TransferInTransaction,
     TransferNotFound,
     TransferNotPending,
     TransferNotPosted,
 )
 from api.transfers.model import (
     ExpireOrder,
-    Order,
     ResolveOrder,
     ReverseOrder,
     TransferOrder,
     TransferRecord,
+    leg_id,
 )
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one order: the one result type of the transfers path."""
+    """What became of one order: the one result type of the transfers path. An order on
+    a transaction carries the transaction and its legs, in leg order."""
 
     kind: Literal["created", "replayed", "failed"]
     transfer: TransferRecord | None = None
     error: LedgerError | None = None
+    transaction: TransactionRecord | None = None
+    legs: tuple[TransferRecord, ...] = ()
 
     @property
     def created(self) -> bool:
@@ -81,19 +101,53 @@ class ClockRequired(Exception):
     """An order needs Spanner's time and the transaction did not read it (a bug)."""
 
 
+_ABSENT = object()
+
+
+@dataclass
+class _Journal:
+    """How the state was before a multi-leg order touched it, to undo a failed one."""
+
+    # Each account touched, with a copy of it as it was (accounts are changed in place).
+    accounts: dict[str, tuple[AccountRecord, AccountRecord]] = field(default_factory=dict)
+    slots: list[tuple[dict[str, Any], str, object]] = field(default_factory=list)
+
+    def remember_account(self, account: AccountRecord) -> None:
+        if account.id not in self.accounts:
+            before = dataclasses.replace(account, new_entries=list(account.new_entries))
+            self.accounts[account.id] = (account, before)
+
+    def remember(self, table: dict[str, Any], key: str) -> None:
+        self.slots.append((table, key, table.get(key, _ABSENT)))
+
+    def undo(self) -> None:
+        for account, before in self.accounts.values():
+            vars(account).update(vars(before))
+        for table, key, value in reversed(self.slots):
+            if value is _ABSENT:
+                table.pop(key, None)
+            else:
+                table[key] = value
+
+
 class Posting:
     def __init__(
         self,
         accounts: dict[str, AccountRecord],
         transfers: dict[str, TransferRecord],
+        transactions: dict[str, TransactionRecord] | None = None,
         *,
         clock: Clock | None = None,
     ) -> None:
         self._accounts = accounts
         self._transfers = transfers
+        self._transactions = transactions if transactions is not None else {}
         self._clock = clock
         self._new: dict[str, TransferRecord] = {}
         self._updated: dict[str, TransferRecord] = {}
+        self._new_transactions: dict[str, TransactionRecord] = {}
+        self._updated_transactions: dict[str, TransactionRecord] = {}
+        self._journal: _Journal | None = None
 
     @property
     def changed_accounts(self) -> list[AccountRecord]:
@@ -108,18 +162,20 @@ class Posting:
         """Transfers stored before this transaction that it changed."""
         return list(self._updated.values())
 
-    def apply_all(self, orders: Iterable[Order]) -> list[Outcome]:
+    @property
+    def new_transactions(self) -> list[TransactionRecord]:
+        return list(self._new_transactions.values())
+
+    @property
+    def updated_transactions(self) -> list[TransactionRecord]:
+        return list(self._updated_transactions.values())
+
+    def apply_all(self, orders: Iterable[AnyOrder]) -> list[Outcome]:
         return [self.apply(order) for order in orders]
 
-    def apply(self, order: Order) -> Outcome:
+    def apply(self, order: AnyOrder) -> Outcome:
         try:
-            if isinstance(order, TransferOrder):
-                return self._create(order)
-            if isinstance(order, ResolveOrder):
-                return self._resolve(order)
-            if isinstance(order, ReverseOrder):
-                return self._reverse(order)
-            return self._expire(order)
+            return _APPLY[type(order)](self, order)
         except LedgerError as error:
             return Outcome("failed", error=error)
 
@@ -135,10 +191,8 @@ class Posting:
                 f"Transfer currency {order.currency} differs from the accounts' {debit.currency}."
             )
         self._check_room(debit, credit, order.amount)
-        expires_at = None
+        expires_at = self._expiry(order)
         if order.pending:
-            if order.timeout_seconds is not None:
-                expires_at = self._now().now + timedelta(seconds=order.timeout_seconds)
             self._hold(debit, credit, order.id, order.amount)
         else:
             self._move(debit, credit, order.id, order.amount, kind="transfer")
@@ -154,15 +208,19 @@ class Posting:
             created_at=None,
             pending=order.pending,
             expires_at=expires_at,
+            transaction_id=order.transaction_id,
         )
         self._store(transfer, new=True)
         return Outcome("created", transfer=transfer)
 
-    def _reverse(self, order: ReverseOrder) -> Outcome:
+    def _reverse(self, order: ReverseOrder, *, transaction_id: str | None = None) -> Outcome:
+        """``transaction_id``: the reversal is a leg of that transaction, reversing a leg."""
         replay = self._replay(order.id, order.fingerprint)
         if replay is not None:
             return replay
         original = self._transfer(order.transfer_id)
+        if transaction_id is None:
+            self._refuse_leg(original, "reverse")
         if original.status != "posted":
             raise TransferNotPosted(
                 f"Transfer {original.id!r} is {original.status}: only posted transfers "
@@ -189,6 +247,7 @@ class Posting:
             request_hash=order.fingerprint,
             created_at=None,
             reverses_transfer_id=original.id,
+            transaction_id=transaction_id,
         )
         self._store(reversal, new=True)
         self._store(
@@ -198,8 +257,10 @@ class Posting:
 
     # --- resolving holds --------------------------------------------------------------
 
-    def _resolve(self, order: ResolveOrder) -> Outcome:
+    def _resolve(self, order: ResolveOrder, *, as_leg: bool = False) -> Outcome:
         hold = self._transfer(order.transfer_id)
+        if not as_leg:
+            self._refuse_leg(hold, order.action)
         if not hold.pending:
             raise TransferNotPending(
                 f"Transfer {hold.id!r} was not created as a hold (pending=true)."
@@ -267,6 +328,156 @@ class Posting:
         )
         self._store(settled)
         return settled
+
+    # --- transactions -----------------------------------------------------------------
+
+    def _create_transaction(self, order: TransactionOrder) -> Outcome:
+        replay = self._replay_transaction(order.id, order.fingerprint)
+        if replay is not None:
+            return replay
+
+        def create_leg(index: int, transfer_id: str) -> Outcome:
+            leg = order.legs[index]
+            return self._create(
+                TransferOrder(
+                    id=transfer_id,
+                    debit_account_id=leg.debit_account_id,
+                    credit_account_id=leg.credit_account_id,
+                    amount=leg.amount,
+                    currency=leg.currency,
+                    metadata=leg.metadata,
+                    fingerprint=order.fingerprint,
+                    pending=order.pending,
+                    timeout_seconds=order.timeout_seconds,
+                    transaction_id=order.id,
+                )
+            )
+
+        ids = [leg_id(order.id, index) for index in range(len(order.legs))]
+        with self._all_or_nothing():
+            legs = self._each_leg(ids, create_leg)
+            transaction = TransactionRecord(
+                id=order.id,
+                leg_count=len(legs),
+                pending=order.pending,
+                metadata=order.metadata,
+                request_hash=order.fingerprint,
+                created_at=None,
+                expires_at=self._expiry(order),
+            )
+            self._store_transaction(transaction, new=True)
+        return self._transaction_outcome(transaction, legs)
+
+    def _resolve_transaction(self, order: ResolveTransactionOrder) -> Outcome:
+        transaction = self._transaction(order.transaction_id)
+        if not transaction.pending:
+            raise TransferNotPending(
+                f"Transaction {transaction.id!r} was not created pending (pending=true)."
+            )
+        with self._all_or_nothing():
+            legs = self._each_leg(
+                transaction.leg_ids,
+                lambda _, leg: self._resolve(ResolveOrder(leg, order.action), as_leg=True),
+            )
+        return self._transaction_outcome(transaction, legs)
+
+    def _reverse_transaction(self, order: ReverseTransactionOrder) -> Outcome:
+        replay = self._replay_transaction(order.id, order.fingerprint)
+        if replay is not None:
+            return replay
+        original = self._transaction(order.transaction_id)
+        if original.reversed_by_transaction_id is not None:
+            raise ReversalExceedsAmount(
+                f"Transaction {original.id!r} was reversed by "
+                f"{original.reversed_by_transaction_id!r}; nothing is left to reverse."
+            )
+
+        def reverse_leg(index: int, original_leg: str) -> Outcome:
+            reverse = ReverseOrder(
+                id=leg_id(order.id, index),
+                transfer_id=original_leg,
+                amount=None,
+                metadata=None,
+                fingerprint=order.fingerprint,
+            )
+            return self._reverse(reverse, transaction_id=order.id)
+
+        with self._all_or_nothing():
+            legs = self._each_leg(original.leg_ids, reverse_leg)
+            reversal = TransactionRecord(
+                id=order.id,
+                leg_count=original.leg_count,
+                pending=False,
+                metadata=order.metadata,
+                request_hash=order.fingerprint,
+                created_at=None,
+                reverses_transaction_id=original.id,
+            )
+            self._store_transaction(reversal, new=True)
+            self._store_transaction(
+                dataclasses.replace(original, reversed_by_transaction_id=reversal.id)
+            )
+        return self._transaction_outcome(reversal, legs)
+
+    def _expire_transaction(self, order: ExpireTransactionOrder) -> Outcome:
+        transaction = self._transactions.get(order.transaction_id)
+        if transaction is None:
+            return Outcome("replayed")
+        # Each leg's release re-checks its hold and the time: it cannot fail.
+        legs = [self._expire(ExpireOrder(leg)) for leg in transaction.leg_ids]
+        return self._transaction_outcome(transaction, legs)
+
+    def _each_leg(self, leg_ids: list[str], apply: Callable[[int, str], Outcome]) -> list[Outcome]:
+        outcomes = []
+        for index, transfer_id in enumerate(leg_ids):
+            try:
+                outcomes.append(apply(index, transfer_id))
+            except LedgerError as error:
+                raise LegFailed(index, transfer_id, error) from None
+        return outcomes
+
+    def _transaction_outcome(self, transaction: TransactionRecord, legs: list[Outcome]) -> Outcome:
+        created = any(leg.created for leg in legs)
+        return Outcome(
+            "created" if created else "replayed",
+            transaction=self._transactions.get(transaction.id, transaction),
+            legs=tuple(leg.transfer for leg in legs if leg.transfer is not None),
+        )
+
+    def _replay_transaction(self, transaction_id: str, fingerprint: str) -> Outcome | None:
+        existing = self._transactions.get(transaction_id)
+        if existing is None:
+            return None
+        if existing.request_hash != fingerprint:
+            raise IdempotencyConflict(
+                f"Transaction id {transaction_id!r} was already used for a different request."
+            )
+        legs = tuple(self._transfer(leg) for leg in existing.leg_ids)
+        return Outcome("replayed", transaction=existing, legs=legs)
+
+    @staticmethod
+    def _refuse_leg(transfer: TransferRecord, action: str) -> None:
+        if transfer.transaction_id is not None:
+            raise TransferInTransaction(
+                f"Transfer {transfer.id!r} is a leg of transaction {transfer.transaction_id!r}: "
+                f"{action} the transaction (POST /v1/transactions/{transfer.transaction_id}:"
+                f"{action}), not one leg."
+            )
+
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Changes made inside are undone if a LedgerError leaves it."""
+        if self._journal is not None:  # nested: the outer one undoes
+            yield
+            return
+        journal = self._journal = _Journal()
+        try:
+            yield
+        except LedgerError:
+            journal.undo()
+            raise
+        finally:
+            self._journal = None
 
     # --- moving money -----------------------------------------------------------------
 
@@ -346,11 +557,29 @@ class Posting:
         return Outcome("replayed", transfer=existing)
 
     def _store(self, transfer: TransferRecord, *, new: bool = False) -> None:
-        self._transfers[transfer.id] = transfer
-        if new or transfer.id in self._new:
-            self._new[transfer.id] = transfer
-        else:
-            self._updated[transfer.id] = transfer
+        self._put(self._transfers, self._new, self._updated, transfer.id, transfer, new=new)
+
+    def _store_transaction(self, transaction: TransactionRecord, *, new: bool = False) -> None:
+        self._put(
+            self._transactions, self._new_transactions, self._updated_transactions,
+            transaction.id, transaction, new=new,
+        )  # fmt: skip
+
+    def _put(self, table: dict[str, Any], created: dict[str, Any], updated: dict[str, Any],
+             key: str, value: object, *, new: bool) -> None:  # fmt: skip
+        """Store ``value`` in ``table`` and in what is to be inserted or updated."""
+        target = created if new or key in created else updated
+        if self._journal is not None:
+            for slot in (table, target):
+                self._journal.remember(slot, key)
+        table[key] = value
+        target[key] = value
+
+    def _expiry(self, order: TransferOrder | TransactionOrder) -> datetime | None:
+        """When a new hold's time is up: Spanner's ``now`` plus its timeout."""
+        if not order.pending or order.timeout_seconds is None:
+            return None
+        return self._now().now + timedelta(seconds=order.timeout_seconds)
 
     def _now(self) -> Clock:
         if self._clock is None:
@@ -361,7 +590,15 @@ class Posting:
         account = self._accounts.get(account_id)
         if account is None:
             raise AccountNotFound(f"Account {account_id!r} does not exist.")
+        if self._journal is not None:
+            self._journal.remember_account(account)
         return account
+
+    def _transaction(self, transaction_id: str) -> TransactionRecord:
+        transaction = self._transactions.get(transaction_id)
+        if transaction is None:
+            raise TransactionNotFound(f"Transaction {transaction_id!r} does not exist.")
+        return transaction
 
     def _transfer(self, transfer_id: str) -> TransferRecord:
         transfer = self._transfers.get(transfer_id)
@@ -370,32 +607,70 @@ class Posting:
         return transfer
 
 
-def needs_clock(orders: Iterable[Order], transfers: dict[str, TransferRecord]) -> bool:
-    """Whether applying ``orders`` to ``transfers`` needs Spanner's time (a query):
-    only holds with a timeout do, so plain transfers and holds never pay for it.
+_APPLY: dict[type, Callable[[Posting, Any], Outcome]] = {
+    TransferOrder: Posting._create,
+    ResolveOrder: Posting._resolve,
+    ReverseOrder: Posting._reverse,
+    ExpireOrder: Posting._expire,
+    TransactionOrder: Posting._create_transaction,
+    ResolveTransactionOrder: Posting._resolve_transaction,
+    ReverseTransactionOrder: Posting._reverse_transaction,
+    ExpireTransactionOrder: Posting._expire_transaction,
+}
+
+
+def needs_clock(
+    orders: Iterable[AnyOrder],
+    transfers: dict[str, TransferRecord],
+    transactions: dict[str, TransactionRecord] | None = None,
+) -> bool:
+    """Whether applying ``orders`` needs Spanner's time (a query): only holds with a
+    timeout do, so plain transfers and holds never pay for it.
 
     A hold with a timeout created earlier in the same group already asks for it.
     """
     for order in orders:
-        if isinstance(order, TransferOrder):
+        if isinstance(order, TransferOrder | TransactionOrder):
             if order.pending and order.timeout_seconds is not None:
                 return True
-        elif isinstance(order, ExpireOrder):
+        elif isinstance(order, ExpireOrder | ExpireTransactionOrder):
             return True
         elif isinstance(order, ResolveOrder):
             hold = transfers.get(order.transfer_id)
             if hold is not None and hold.expires_at is not None:
                 return True
+        elif isinstance(order, ResolveTransactionOrder):
+            transaction = (transactions or {}).get(order.transaction_id)
+            if transaction is not None and transaction.expires_at is not None:
+                return True
     return False
 
 
-def referenced_transfer_ids(orders: Iterable[Order]) -> list[str]:
+def referenced_transaction_ids(orders: Iterable[AnyOrder]) -> list[str]:
+    ids: list[str] = []
+    for order in orders:
+        if isinstance(order, TransactionOrder):
+            ids.append(order.id)
+        elif isinstance(order, ReverseTransactionOrder):
+            ids += [order.id, order.transaction_id]
+        elif isinstance(order, ResolveTransactionOrder | ExpireTransactionOrder):
+            ids.append(order.transaction_id)
+    return ids
+
+
+def referenced_transfer_ids(
+    orders: Iterable[AnyOrder], transactions: dict[str, TransactionRecord] | None = None
+) -> list[str]:
+    """The transfers the orders name, and the legs of the stored ``transactions`` they
+    name (those found among ``referenced_transaction_ids``)."""
     ids: list[str] = []
     for order in orders:
         if isinstance(order, TransferOrder):
             ids.append(order.id)
         elif isinstance(order, ReverseOrder):
             ids += [order.id, order.transfer_id]
-        else:
+        elif isinstance(order, ResolveOrder | ExpireOrder):
             ids.append(order.transfer_id)
+    for transaction in (transactions or {}).values():
+        ids += transaction.leg_ids
     return ids

@@ -12,12 +12,12 @@ from google.cloud.spanner_v1 import param_types
 from api.ids import key_hash
 from api.spanner.tx import Row, Tx
 from api.spanner.values import json_from_column, json_to_column
-from api.transfers.model import TransferRecord, expiry_shard
+from api.transfers.model import TransferRecord, expiry_shard, leg_id
 
 TRANSFER_COLUMNS = (
     "TransferId", "DebitAccountId", "CreditAccountId", "Amount", "Currency", "Status",
     "Metadata", "RequestHash", "CreatedAt", "Pending", "ExpiresAt", "PostedAmount",
-    "ResolvedAt", "ReversesTransferId", "ReversedAmount",
+    "ResolvedAt", "ReversesTransferId", "ReversedAmount", "TransactionId",
 )  # fmt: skip
 # What a resolution or a reversal changes on a stored transfer.
 CHANGED_COLUMNS = (
@@ -43,6 +43,7 @@ def _transfer(row: Row) -> TransferRecord:
         resolved_at=row["ResolvedAt"],
         reverses_transfer_id=row["ReversesTransferId"],
         reversed_amount=row["ReversedAmount"],
+        transaction_id=row["TransactionId"],
     )
 
 
@@ -78,10 +79,13 @@ def expired_holds(tx: Tx, *, shard: int, limit: int) -> list[str]:
 
 
 def _expiry_index(t: TransferRecord) -> tuple[int | None, datetime | None]:
-    """Only a pending hold with a timeout is in the sweeper's index."""
-    if t.status == "pending" and t.expires_at is not None:
-        return expiry_shard(t.id), t.expires_at
-    return None, None
+    """Only a pending hold with a timeout is in the sweeper's index; of a pending
+    transaction's legs (which expire together) only the first."""
+    if t.status != "pending" or t.expires_at is None:
+        return None, None
+    if t.transaction_id is not None and t.id != leg_id(t.transaction_id, 0):
+        return None, None
+    return expiry_shard(t.id), t.expires_at
 
 
 def _resolved_at(t: TransferRecord) -> Any:
@@ -97,7 +101,8 @@ def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
             key_hash(t.id), t.id, t.debit_account_id, t.credit_account_id, t.amount,
             t.currency, t.status, json_to_column(t.metadata), t.request_hash,
             spanner.COMMIT_TIMESTAMP, t.pending, t.expires_at, t.posted_amount,
-            _resolved_at(t), t.reverses_transfer_id, t.reversed_amount, *_expiry_index(t),
+            _resolved_at(t), t.reverses_transfer_id, t.reversed_amount, t.transaction_id,
+            *_expiry_index(t),
         )
         for t in transfers
     ]  # fmt: skip

@@ -9,9 +9,10 @@ from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep, TransferWriterDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
-from api.ids import ID_PATTERN
+from api.ids import TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
 from api.ratelimit import enforce_rate_limit
 from api.transfers import service
+from api.transfers.batch_schemas import TransferBatchCreate, TransferBatchResult
 from api.transfers.errors import (
     LIFECYCLE_CONFLICTS,
     AmountOverflow,
@@ -26,8 +27,6 @@ from api.transfers.errors import (
 from api.transfers.schemas import (
     ExpirySweep,
     Transfer,
-    TransferBatchCreate,
-    TransferBatchResult,
     TransferCreate,
     TransferPost,
     TransferReverse,
@@ -42,7 +41,10 @@ router = APIRouter(
     responses=EDGE_RESPONSES,
 )
 
-TransferIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
+# A client-chosen id, or a leg's ("<transaction id>~<index>").
+TransferIdPath = Annotated[
+    str, Path(pattern=TRANSFER_ID_PATTERN, max_length=TRANSFER_ID_MAX_LENGTH)
+]
 # What a new transfer (or a reversal) may meet in the accounts it moves money between.
 MOVE_ERRORS = (
     AccountNotFound,
@@ -186,7 +188,7 @@ def expire_holds(
     responses=problem_responses(*AUTH_ERRORS, TransferNotFound),
 )
 def get_transfer(
-    transfer_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)],
+    transfer_id: TransferIdPath,
     databases: DatabasesDep,
     _principal: ReaderDep,
     ctx: RequestContextDep,

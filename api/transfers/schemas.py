@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.errors import Problem
 from api.ids import Amount, Currency, Metadata, ResourceId
 from api.transfers.model import TransferStatus
 
-# The schema's hard cap, whatever the setting: a list is refused by its length before
-# any item is validated, so a huge body cannot produce a huge list of errors.
-BATCH_HARD_LIMIT = 10_000
 # The longest a hold may wait to be settled.
 MAX_HOLD_SECONDS = 30 * 24 * 3600
 
@@ -90,71 +85,10 @@ class Transfer(BaseModel):
     )
     reverses_transfer_id: str | None = Field(description="Set on a reversal.")
     reversed_amount: int = Field(description="How much of this transfer was reversed.")
-
-
-class BatchPost(TransferPost):
-    op: Literal["post"]
-    transfer_id: ResourceId
-
-
-class BatchVoid(TransferVoid):
-    op: Literal["void"]
-    transfer_id: ResourceId
-
-
-class BatchReverse(TransferReverse):
-    op: Literal["reverse"]
-    transfer_id: ResourceId = Field(description="The transfer to reverse.")
-
-
-def _batch_op(item: Any) -> str:
-    """An item without ``op`` is a transfer (or hold); with it, a call on one."""
-    if isinstance(item, dict):
-        op = item.get("op", "create")
-        return op if isinstance(op, str) else "invalid"
-    return str(getattr(item, "op", "create"))
-
-
-BatchItem = Annotated[
-    Annotated[TransferCreate, Tag("create")]
-    | Annotated[BatchPost, Tag("post")]
-    | Annotated[BatchVoid, Tag("void")]
-    | Annotated[BatchReverse, Tag("reverse")],
-    Discriminator(_batch_op),
-]
-
-
-class TransferBatchCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    transfers: list[BatchItem] = Field(
-        min_length=1,
-        max_length=BATCH_HARD_LIMIT,
-        description="Applied in this order: a later item sees the balances and holds left "
-        "by earlier ones. An item is a transfer or hold (as POST /v1/transfers), or, with "
-        '"op": "post" / "void" / "reverse" and "transfer_id", a call on one. The limit '
-        "is LEDGER_BATCH_MAX_TRANSFERS (default 1,000).",
+    transaction_id: str | None = Field(
+        description="Set on a leg of a multi-leg transaction (its id is the transaction's, "
+        "'~' and the leg's index)."
     )
-    atomic: bool = Field(
-        default=False,
-        description="true: all or nothing, in one transaction. false: each transfer gets "
-        "its own outcome and valid ones apply even when others fail.",
-    )
-
-
-class BatchItemResult(BaseModel):
-    index: int
-    status: int = Field(description="201 created, 200 identical replay, else the error's.")
-    transfer: Transfer | None = None
-    problem: Problem | None = None
-
-
-class TransferBatchResult(BaseModel):
-    atomic: bool
-    created: int
-    replayed: int
-    failed: int
-    results: list[BatchItemResult] = Field(description="One per transfer, in request order.")
 
 
 class ExpirySweep(BaseModel):

@@ -1,10 +1,11 @@
 """Transfers: the use case, from a request to its committed outcome.
 
-Every write path - a transfer or a hold, a hold's :post or :void, a :reverse (each
-through group commit or not), the batch endpoint, the expiry sweeper - ends in
-``commit_orders``: ONE read-write transaction that reads every transfer id and account
-it needs in two reads (and Spanner's time, only when a hold with a timeout is
-involved), applies the orders in order to that state in memory
+Every write path - a transfer or a hold, a hold's :post or :void, a :reverse, a
+multi-leg transaction and the calls on it (each through group commit or not), the
+batch endpoint, the expiry sweeper - ends in ``commit_orders``: ONE read-write
+transaction that reads every transfer id and account it needs in two reads (three when
+transactions are named: their rows first; and Spanner's time, only when a hold with a
+timeout is involved), applies the orders in order to that state in memory
 (api.transfers.posting), buffers the rows and commits. It may run more than once
 (aborts): it only reads, checks and buffers. Everything that can be refused without
 the database is refused before, in ``prepare``, so a transaction fails only for what
@@ -24,33 +25,52 @@ from api.backend_errors import map_backend_error
 from api.config import Settings
 from api.context import RequestContext
 from api.errors import LedgerError, ValidationFailed
-from api.ids import request_fingerprint
-from api.limits import check_metadata
 from api.spanner.call import Call
 from api.spanner.clock import UNCERTAINTY
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import is_transient
 from api.spanner.tx import Tx
 from api.storage import DatabaseHandles
-from api.transfers import repository
-from api.transfers.errors import BatchItemFailed, TransferNotFound
-from api.transfers.model import (
-    Order,
-    ResolveOrder,
-    ReverseOrder,
-    TransferOrder,
-    TransferRecord,
+from api.transactions import convert as transactions_convert
+from api.transactions import repository as transactions_repository
+from api.transactions.model import (
+    AnyOrder,
+    ExpireTransactionOrder,
+    ResolveTransactionOrder,
+    TransactionLevelOrder,
+    TransactionOrder,
+    TransactionRecord,
+    chunked_by_weight,
 )
-from api.transfers.posting import Clock, Outcome, Posting, needs_clock, referenced_transfer_ids
-from api.transfers.schemas import (
+from api.transfers import repository
+from api.transfers.batch_schemas import (
     BatchItem,
     BatchItemResult,
     BatchPost,
     BatchReverse,
+    BatchTransaction,
     BatchVoid,
-    Transfer,
     TransferBatchCreate,
     TransferBatchResult,
+)
+from api.transfers.convert import prepare, prepare_reverse, to_wire
+from api.transfers.errors import BatchItemFailed, TransferNotFound
+from api.transfers.model import (
+    ExpireOrder,
+    ResolveOrder,
+    TransferOrder,
+    TransferRecord,
+)
+from api.transfers.posting import (
+    Clock,
+    Outcome,
+    Posting,
+    needs_clock,
+    referenced_transaction_ids,
+    referenced_transfer_ids,
+)
+from api.transfers.schemas import (
+    Transfer,
     TransferCreate,
     TransferPost,
     TransferReverse,
@@ -60,39 +80,10 @@ if TYPE_CHECKING:
     from api.transfers.writer import TransferWriter
 
 
-def prepare(request: TransferCreate, *, settings: Settings) -> TransferOrder:
-    """Check what needs no database and fingerprint the request; raises LedgerError."""
-    check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
-    return TransferOrder(
-        id=request.id,
-        debit_account_id=request.debit_account_id,
-        credit_account_id=request.credit_account_id,
-        amount=request.amount,
-        currency=request.currency,
-        metadata=request.metadata,
-        fingerprint=request_fingerprint(request, exclude={"id"}),
-        pending=request.pending,
-        timeout_seconds=request.timeout_seconds,
-    )
-
-
-def prepare_reverse(
-    transfer_id: str, request: TransferReverse, *, settings: Settings
-) -> ReverseOrder:
-    check_metadata(request.metadata, max_bytes=settings.metadata_max_bytes)
-    # The original's id is part of what was asked: the same reversal id used for
-    # another transfer is a different request.
-    return ReverseOrder(
-        id=request.id,
-        transfer_id=transfer_id,
-        amount=request.amount,
-        metadata=request.metadata,
-        fingerprint=request_fingerprint(request, exclude={"id"}, extra={"reverses": transfer_id}),
-    )
-
-
-def prepare_item(item: BatchItem, *, settings: Settings) -> Order:
-    """A batch item (a transfer, or a lifecycle call on one) as its order."""
+def prepare_item(item: BatchItem, *, settings: Settings) -> AnyOrder:
+    """A batch item (a transfer, a lifecycle call on one, a transaction) as its order."""
+    if isinstance(item, BatchTransaction):
+        return transactions_convert.prepare_transaction(item, settings=settings)
     if isinstance(item, BatchPost):
         return ResolveOrder(item.transfer_id, "post", item.amount)
     if isinstance(item, BatchVoid):
@@ -105,7 +96,7 @@ def prepare_item(item: BatchItem, *, settings: Settings) -> Order:
 
 def commit_orders(
     database: SpannerDatabase,
-    orders: Sequence[Order],
+    orders: Sequence[AnyOrder],
     call: Call,
     *,
     all_or_nothing: bool = False,
@@ -116,11 +107,20 @@ def commit_orders(
     the transaction is rolled back.
     """
 
+    transaction_ids = referenced_transaction_ids(orders)
+
     def work(tx: Tx) -> list[Outcome]:
-        transfers = repository.read_transfers(tx, referenced_transfer_ids(orders))
-        accounts = accounts_repository.read_accounts(tx, _account_ids(orders, transfers))
-        clock = _clock(database, tx, call) if needs_clock(orders, transfers) else None
-        posting = Posting(accounts, transfers, clock=clock)
+        transactions = (
+            transactions_repository.read_transactions(tx, transaction_ids)
+            if transaction_ids
+            else {}
+        )
+        transfers = repository.read_transfers(tx, referenced_transfer_ids(orders, transactions))
+        accounts = accounts_repository.read_accounts(
+            tx, _account_ids(orders, transfers, transactions)
+        )
+        clock = _clock(database, tx, call) if needs_clock(orders, transfers, transactions) else None
+        posting = Posting(accounts, transfers, transactions, clock=clock)
         outcomes = posting.apply_all(orders)
         if all_or_nothing:
             for index, outcome in enumerate(outcomes):
@@ -129,6 +129,8 @@ def commit_orders(
         accounts_repository.buffer_postings(tx, posting.changed_accounts)
         repository.insert_transfers(tx, posting.new_transfers)
         repository.update_transfers(tx, posting.updated_transfers)
+        transactions_repository.insert_transactions(tx, posting.new_transactions)
+        transactions_repository.update_transactions(tx, posting.updated_transactions)
         return outcomes
 
     committed = database.write(work, call=call)
@@ -146,32 +148,58 @@ def _clock(database: SpannerDatabase, tx: Tx, call: Call) -> Clock:
     return Clock(now=now, latest_commit=now + timedelta(seconds=call.remaining()) + UNCERTAINTY)
 
 
-def _account_ids(orders: Sequence[Order], transfers: dict[str, TransferRecord]) -> set[str]:
+def _account_ids(
+    orders: Sequence[AnyOrder],
+    transfers: dict[str, TransferRecord],
+    transactions: dict[str, TransactionRecord],
+) -> set[str]:
     """The accounts the orders touch: named, or those of the transfers they act on."""
     ids: set[str] = set()
     for order in orders:
         if isinstance(order, TransferOrder):
             ids.update((order.debit_account_id, order.credit_account_id))
+        elif isinstance(order, TransactionOrder):
+            for new_leg in order.legs:
+                ids.update((new_leg.debit_account_id, new_leg.credit_account_id))
+        elif isinstance(order, TransactionLevelOrder):
+            continue
         elif (target := transfers.get(order.transfer_id)) is not None:
             ids.update((target.debit_account_id, target.credit_account_id))
+    # Those of the stored transactions named: legs of replays, of calls on them.
+    for transaction in transactions.values():
+        for leg_id in transaction.leg_ids:
+            if (leg := transfers.get(leg_id)) is not None:
+                ids.update((leg.debit_account_id, leg.credit_account_id))
     return ids
 
 
-def _order_id(order: Order) -> str:
-    return order.id if isinstance(order, TransferOrder | ReverseOrder) else order.transfer_id
+def _order_id(order: AnyOrder) -> str:
+    if isinstance(order, ResolveOrder | ExpireOrder):
+        return order.transfer_id
+    if isinstance(order, ResolveTransactionOrder | ExpireTransactionOrder):
+        return order.transaction_id
+    return order.id
 
 
 def _stamped(outcome: Outcome, commit_timestamp: datetime) -> Outcome:
     """What this transaction created or resolved (and any replay of it within the same
     transaction) happened at the transaction's commit timestamp."""
-    transfer = outcome.transfer
-    if transfer is None:
+    if outcome.transfer is None and outcome.transaction is None:
         return outcome
+    transfer = outcome.transfer and _stamped_transfer(outcome.transfer, commit_timestamp)
+    transaction = outcome.transaction
+    if transaction is not None and transaction.created_at is None:
+        transaction = dataclasses.replace(transaction, created_at=commit_timestamp)
+    legs = tuple(_stamped_transfer(leg, commit_timestamp) for leg in outcome.legs)
+    return dataclasses.replace(outcome, transfer=transfer, transaction=transaction, legs=legs)
+
+
+def _stamped_transfer(transfer: TransferRecord, commit_timestamp: datetime) -> TransferRecord:
     if transfer.created_at is None:
         transfer = dataclasses.replace(transfer, created_at=commit_timestamp)
     if transfer.resolved and transfer.resolved_at is None:
         transfer = dataclasses.replace(transfer, resolved_at=commit_timestamp)
-    return dataclasses.replace(outcome, transfer=transfer)
+    return transfer
 
 
 async def create_transfer(
@@ -211,7 +239,7 @@ async def reverse_transfer(
 
 
 async def _write(
-    writer: TransferWriter, order: Order, ctx: RequestContext, action: str
+    writer: TransferWriter, order: AnyOrder, ctx: RequestContext, action: str
 ) -> tuple[Transfer, bool]:
     outcome = await writer.write(order, ctx, action=action)
     if outcome.error is not None:
@@ -227,10 +255,10 @@ def create_batch(
     request: TransferBatchCreate,
 ) -> TransferBatchResult:
     transfers = request.transfers
-    if len(transfers) > settings.batch_max_transfers:
+    if (weight := sum(map(_item_weight, transfers))) > settings.batch_max_transfers:
         raise ValidationFailed(
-            f"A batch holds at most {settings.batch_max_transfers} transfers; "
-            f"this one has {len(transfers)}."
+            f"A batch holds at most {settings.batch_max_transfers} transfers (a transaction "
+            f"counting its legs); this one has {weight}."
         )
     if request.atomic:
         outcomes = _commit_atomic(databases.writer, settings, ctx, transfers)
@@ -245,10 +273,10 @@ def _commit_atomic(
     ctx: RequestContext,
     transfers: list[BatchItem],
 ) -> list[Outcome]:
-    if len(transfers) > settings.max_transfers_per_commit:
+    if (weight := sum(map(_item_weight, transfers))) > settings.max_transfers_per_commit:
         raise ValidationFailed(
             f"An atomic batch must fit one commit: at most "
-            f"{settings.max_transfers_per_commit} transfers, this one has {len(transfers)}. "
+            f"{settings.max_transfers_per_commit} transfers, this one has {weight}. "
             "Split it, or send it with atomic=false."
         )
     orders = []
@@ -275,7 +303,7 @@ def _commit_each(
     fails for any other reason, its items carry that problem and the batch goes on.
     """
     outcomes: list[Outcome | None] = [None] * len(transfers)
-    valid: list[tuple[int, Order]] = []
+    valid: list[tuple[int, AnyOrder]] = []
     for index, item in enumerate(transfers):
         try:
             valid.append((index, prepare_item(item, settings=settings)))
@@ -283,8 +311,8 @@ def _commit_each(
             outcomes[index] = Outcome("failed", error=error)
     size = min(settings.batch_chunk_size, settings.max_transfers_per_commit)
     call = ctx.call("transfers.batch")
-    for start in range(0, len(valid), size):
-        chunk = valid[start : start + size]
+    weights = [_item_weight(transfers[index]) for index, _ in valid]
+    for chunk in chunked_by_weight(valid, weights, size):
         try:
             chunk_outcomes = commit_orders(database, [order for _, order in chunk], call)
         except Exception as exc:
@@ -301,6 +329,11 @@ def _item_id(item: BatchItem) -> str:
     return item.transfer_id if isinstance(item, BatchPost | BatchVoid) else item.id
 
 
+def _item_weight(item: BatchItem) -> int:
+    """The transfers an item writes: a transaction counts its legs."""
+    return len(item.legs) if isinstance(item, BatchTransaction) else 1
+
+
 def _summary(
     atomic: bool, requests: list[BatchItem], outcomes: list[Outcome]
 ) -> TransferBatchResult:
@@ -313,9 +346,12 @@ def _summary(
             # A resolution answers 200, like the :post / :void it stands for.
             resolution = isinstance(request, BatchPost | BatchVoid)
             status = 201 if outcome.created and not resolution else 200
-            items.append(
-                BatchItemResult(index=index, status=status, transfer=to_wire(_committed(outcome)))
-            )
+            if outcome.transaction is not None:
+                transaction = transactions_convert.to_wire(outcome.transaction, outcome.legs)
+                items.append(BatchItemResult(index=index, status=status, transaction=transaction))
+            else:
+                transfer = to_wire(_committed(outcome))
+                items.append(BatchItemResult(index=index, status=status, transfer=transfer))
     failed = sum(1 for o in outcomes if o.error is not None)
     created = sum(1 for o in outcomes if o.created)
     return TransferBatchResult(
@@ -340,25 +376,3 @@ def _committed(outcome: Outcome) -> TransferRecord:
     if outcome.transfer is None:
         raise ValueError("a successful outcome carries its transfer")
     return outcome.transfer
-
-
-def to_wire(record: TransferRecord) -> Transfer:
-    """The one conversion from the domain record to the wire schema."""
-    if record.created_at is None:
-        raise ValueError(f"transfer {record.id} is not committed yet")
-    return Transfer(
-        id=record.id,
-        debit_account_id=record.debit_account_id,
-        credit_account_id=record.credit_account_id,
-        amount=record.amount,
-        currency=record.currency,
-        status=record.status,
-        metadata=record.metadata,
-        created_at=record.created_at,
-        pending=record.pending,
-        expires_at=record.expires_at,
-        posted_amount=record.posted_amount,
-        resolved_at=record.resolved_at,
-        reverses_transfer_id=record.reverses_transfer_id,
-        reversed_amount=record.reversed_amount,
-    )

@@ -25,8 +25,14 @@ import threading
 from api.context import RequestContext
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import PRIORITY_LOW
+from api.transactions.model import (
+    AnyOrder,
+    ExpireTransactionOrder,
+    chunked_by_weight,
+    order_weight,
+)
 from api.transfers import repository
-from api.transfers.model import EXPIRY_SHARDS, ExpireOrder
+from api.transfers.model import EXPIRY_SHARDS, ExpireOrder, transaction_of
 from api.transfers.service import commit_orders
 
 log = logging.getLogger(__name__)
@@ -48,12 +54,24 @@ def sweep_expired_holds(database: SpannerDatabase, ctx: RequestContext | None = 
             call=context.call("holds.find_expired"),
             priority=PRIORITY_LOW,
         )
-        for start in range(0, len(ids), RELEASES_PER_COMMIT):
-            orders = [ExpireOrder(i) for i in ids[start : start + RELEASES_PER_COMMIT]]
+        orders = expiry_orders(ids)
+        weights = [order_weight(order) for order in orders]
+        for chunk in chunked_by_weight(orders, weights, RELEASES_PER_COMMIT):
             context = ctx or RequestContext.starting_now(SWEEP_BUDGET_SECONDS)
-            outcomes = commit_orders(database, orders, context.call("holds.expire"))
-            released += sum(1 for o in outcomes if o.created)
+            outcomes = commit_orders(database, chunk, context.call("holds.expire"))
+            released += sum(len(o.legs) or 1 for o in outcomes if o.created)
     return released
+
+
+def expiry_orders(transfer_ids: list[str]) -> list[AnyOrder]:
+    """The release of each hold found; a transaction's first leg stands for all of its
+    legs, released together (a transaction weighs its legs: alone in its commit)."""
+    return [
+        ExpireTransactionOrder(transaction_id)
+        if (transaction_id := transaction_of(transfer_id)) is not None
+        else ExpireOrder(transfer_id)
+        for transfer_id in transfer_ids
+    ]
 
 
 class HoldSweeper:

@@ -17,11 +17,11 @@ from api.context import RequestContext
 from api.errors import BackendUnavailable
 from api.spanner.batcher import BatcherClosed, WriteBatcher
 from api.spanner.call import Call, CallMeter, compose_tag
-from api.transfers.model import Order
+from api.transactions.model import AnyOrder, order_weight
 from api.transfers.posting import Outcome
 
 # Commits orders in one transaction, in order (api.transfers.service.commit_orders).
-CommitOrders = Callable[[Sequence[Order], Call], list[Outcome]]
+CommitOrders = Callable[[Sequence[AnyOrder], Call], list[Outcome]]
 
 # One group carries several callers' transfers: no single principal to name.
 GROUP_TAG = compose_tag("transfers.group", None)
@@ -31,26 +31,29 @@ class TransferWriter:
     def __init__(self, commit: CommitOrders, settings: Settings) -> None:
         self._commit = commit
         self._settings = settings
-        self._batcher: WriteBatcher[Order, Outcome] | None = None
+        self._batcher: WriteBatcher[AnyOrder, Outcome] | None = None
         if settings.group_commit_enabled:
             self._batcher = WriteBatcher(
                 self._commit_group,
                 window_seconds=settings.group_commit_window_ms / 1000,
-                max_items=min(settings.group_commit_max_items, settings.max_transfers_per_commit),
+                max_items=settings.group_commit_max_items,
+                # A transaction weighs its legs: a group must stay one commit.
+                weigh=order_weight,
+                max_weight=settings.max_transfers_per_commit,
                 name="transfer-group-commit",
             )
 
     @property
-    def batcher(self) -> WriteBatcher[Order, Outcome] | None:
+    def batcher(self) -> WriteBatcher[AnyOrder, Outcome] | None:
         return self._batcher
 
     def _commit_group(
-        self, orders: Sequence[Order], deadline: float, meters: tuple[CallMeter, ...]
+        self, orders: Sequence[AnyOrder], deadline: float, meters: tuple[CallMeter, ...]
     ) -> list[Outcome]:
         return self._commit(orders, Call(deadline, GROUP_TAG, meters))
 
     def _write_blocking(
-        self, order: Order, ctx: RequestContext, *, action: str = "transfers.create"
+        self, order: AnyOrder, ctx: RequestContext, *, action: str = "transfers.create"
     ) -> Outcome:
         """Apply one order, blocking this thread until it is committed."""
         if self._batcher is None:
@@ -62,7 +65,7 @@ class TransferWriter:
             raise self._shutting_down() from None
 
     async def write(
-        self, order: Order, ctx: RequestContext, *, action: str = "transfers.create"
+        self, order: AnyOrder, ctx: RequestContext, *, action: str = "transfers.create"
     ) -> Outcome:
         """Apply one order from the event loop.
 

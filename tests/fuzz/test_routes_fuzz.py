@@ -98,7 +98,8 @@ def by_name(ops: list[Operation]) -> dict[str, Any]:
 
 ACCOUNTS = {"fuzz-a": "USD", "fuzz-b": "USD", "fuzz-eur": "EUR"}
 TRANSFER = "fuzz-t"
-EXISTING_IDS = (*ACCOUNTS, TRANSFER)
+TRANSACTION = "fuzz-tx"
+EXISTING_IDS = (*ACCOUNTS, TRANSFER, TRANSACTION, f"{TRANSACTION}~0")
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,9 @@ def fuzz_client(
                 "amount": 1,
             },
         )
+        assert response.status_code == 201, response.text
+        legs = [{"debit_account_id": "fuzz-a", "credit_account_id": "fuzz-b", "amount": 1}]
+        response = client.post("/v1/transactions", json={"id": TRANSACTION, "legs": legs})
         assert response.status_code == 201, response.text
         yield client
 
@@ -193,8 +197,17 @@ def transfer_body(new_id: str, metadata: Any) -> dict[str, Any]:
     return {"id": new_id, **TRANSFER_SHAPE, "metadata": metadata}
 
 
+def transaction_body(new_id: str, metadata: Any) -> dict[str, Any]:
+    legs = [{**TRANSFER_SHAPE, "metadata": metadata}, TRANSFER_SHAPE]
+    return {"id": new_id, "legs": legs, "metadata": metadata}
+
+
 def batch_body(new_id: str, metadata: Any) -> dict[str, Any]:
-    transfers = [transfer_body(new_id, metadata), transfer_body(new_id + "-2", {"ok": 1})]
+    transfers = [
+        transfer_body(new_id, metadata),
+        transfer_body(new_id + "-2", {"ok": 1}),
+        {"op": "transaction", **transaction_body(new_id + "-3", metadata)},
+    ]
     return {"transfers": transfers, "atomic": False}
 
 
@@ -206,6 +219,13 @@ SHAPES: dict[str, Callable[[str, Any], dict[str, Any]]] = {
     "POST /v1/transfers/{transfer_id}:post": lambda new_id, metadata: {"amount": 1},
     "POST /v1/transfers/{transfer_id}:void": lambda new_id, metadata: {},
     "POST /v1/transfers/{transfer_id}:reverse": lambda new_id, metadata: {
+        "id": new_id,
+        "metadata": metadata,
+    },
+    "POST /v1/transactions": transaction_body,
+    "POST /v1/transactions/{transaction_id}:post": lambda new_id, metadata: {},
+    "POST /v1/transactions/{transaction_id}:void": lambda new_id, metadata: {},
+    "POST /v1/transactions/{transaction_id}:reverse": lambda new_id, metadata: {
         "id": new_id,
         "metadata": metadata,
     },
@@ -240,7 +260,7 @@ class Request:
 
 
 # Path parameters default to a row that exists.
-EXISTING_BY_PARAM = {"transfer_id": TRANSFER}
+EXISTING_BY_PARAM = {"transfer_id": TRANSFER, "transaction_id": TRANSACTION}
 
 
 def fill(op: Operation, values: dict[str, str] | None = None) -> str:

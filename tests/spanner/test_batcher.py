@@ -84,6 +84,23 @@ def test_group_size_is_capped() -> None:
     batcher.close()
 
 
+def test_a_group_stays_within_its_weight() -> None:
+    """An item may stand for many rows (a transaction for its legs): a group takes items
+    while their weights fit, and a heavy item opens the next group."""
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=100, weigh=len, max_weight=10)
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+    items = ["aaaa", "bbbb", "cccccc", "d", "eeeeeeeeeeeeeeee", "f"]
+    futures = [blocker, *(batcher.submit(x, deadline=later()) for x in items)]
+    recorder.gate.set()
+    for future in futures:
+        future.result(5)
+    assert recorder.groups[1:] == [["aaaa", "bbbb"], ["cccccc", "d"], ["eeeeeeeeeeeeeeee"], ["f"]]
+    batcher.close()
+
+
 def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
     recorder = Recorder(poison="bad")
     recorder.gate.clear()

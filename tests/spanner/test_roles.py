@@ -39,7 +39,7 @@ from tests.support import DDL_DIR, TEST_INSTANCE, database_handle
 ROLES_FILE = DDL_DIR / "0002_roles.sql"
 READER = "ledger_reader"
 WRITER = "ledger_writer"
-LEDGER_TABLES = {"Accounts", "Transfers", "Entries"}
+LEDGER_TABLES = {"Accounts", "Transfers", "Entries", "Transactions"}
 MIGRATION_TABLES = {VERSION_TABLE, HISTORY_TABLE, LOCK_TABLE}
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -161,16 +161,19 @@ def test_reader_only_selects_the_ledger_and_the_schema_version(grants: Grants) -
         "Accounts": {"SELECT"},
         "Transfers": {"SELECT"},
         "Entries": {"SELECT"},
+        "Transactions": {"SELECT"},
         VERSION_TABLE: {"SELECT"},
     }
 
 
 def test_writer_writes_exactly_what_transfers_and_new_accounts_buffer(grants: Grants) -> None:
-    # Transfers UPDATE: a hold's resolution and a reversal's count (0004).
+    # Transfers UPDATE: a hold's resolution and a reversal's count (0004); Transactions
+    # UPDATE: the link from a transaction to its reversal (0006).
     assert grants.of(WRITER) == {
         "Accounts": {"SELECT", "INSERT", "UPDATE"},
         "Transfers": {"SELECT", "INSERT", "UPDATE"},
         "Entries": {"SELECT", "INSERT"},
+        "Transactions": {"SELECT", "INSERT", "UPDATE"},
         VERSION_TABLE: {"SELECT"},
     }
 

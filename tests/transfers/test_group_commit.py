@@ -20,10 +20,11 @@ from api.config import Settings
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
 from api.transfers import repository as transfers_repository
+from api.transfers.convert import prepare
 from api.transfers.model import TransferOrder
 from api.transfers.posting import Outcome
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import commit_orders, prepare
+from api.transfers.service import commit_orders
 from api.transfers.writer import TransferWriter
 
 ACCOUNTS = ["bank", "wallet-1", "wallet-2", "credit"]

@@ -7,10 +7,14 @@ import pytest
 from api.accounts.model import AccountRecord
 from api.config import Settings
 from api.ids import INT64_MAX
+from api.transactions.convert import prepare_transaction
+from api.transactions.model import TransactionOrder
+from api.transactions.schemas import LegCreate, TransactionCreate
+from api.transfers.convert import prepare
+from api.transfers.errors import LegFailed
 from api.transfers.model import TransferOrder
 from api.transfers.posting import Posting
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import prepare
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
@@ -139,3 +143,57 @@ def test_amount_must_be_positive_int64(amount: object) -> None:
         TransferCreate.model_validate(
             {"id": "t", "debit_account_id": "a", "credit_account_id": "b", "amount": amount}
         )
+
+
+# --- multi-leg transactions -----------------------------------------------------------
+
+
+def transaction(tid: str, *legs: tuple[str, str, int], **extra: object) -> TransactionOrder:
+    request = TransactionCreate(
+        id=tid,
+        legs=[
+            LegCreate(debit_account_id=d, credit_account_id=c, amount=amount)
+            for d, c, amount in legs
+        ],
+        **extra,
+    )
+    return prepare_transaction(request, settings=SETTINGS)
+
+
+def test_a_failing_leg_undoes_the_legs_before_it_and_leaves_neighbours_alone() -> None:
+    a, b, c = account("a", credits=50, no_overdraft=True), account("b"), account("c")
+    book = posting(a, b, c)
+    assert book.apply(transfer("t1", "a", "b", 10)).kind == "created"
+    failed = book.apply(transaction("x", ("a", "c", 30), ("b", "c", 5), ("a", "b", 30)))
+    assert failed.kind == "failed"
+    assert isinstance(failed.error, LegFailed) and failed.error.index == 2
+    assert failed.error.code == "insufficient_funds"
+    assert (a.balance, b.balance, c.balance) == (40, 10, 0)
+    assert [e.transfer_id for e in a.new_entries] == ["t1"] and c.new_entries == []
+    assert [t.id for t in book.new_transfers] == ["t1"]
+    assert book.new_transactions == []
+    after = book.apply(transaction("y", ("a", "c", 40)))
+    assert after.kind == "created" and a.balance == 0
+
+
+def test_legs_of_one_transaction_see_each_other() -> None:
+    a, b, c = (
+        account("a", credits=10, no_overdraft=True),
+        account("b", no_overdraft=True),
+        account("c"),
+    )
+    book = posting(a, b, c)
+    outcome = book.apply(transaction("x", ("a", "b", 10), ("b", "c", 10)))
+    assert outcome.kind == "created"
+    assert [leg.id for leg in outcome.legs] == ["x~0", "x~1"]
+    assert {leg.transaction_id for leg in outcome.legs} == {"x"}
+    assert (a.balance, b.balance, c.balance) == (0, 0, 10)
+
+
+def test_a_transaction_replayed_in_the_same_posting_is_not_applied_twice() -> None:
+    book = posting(account("a"), account("b"))
+    order = transaction("x", ("a", "b", 10))
+    assert book.apply(order).kind == "created"
+    replay = book.apply(order)
+    assert replay.kind == "replayed" and [leg.id for leg in replay.legs] == ["x~0"]
+    assert book.changed_accounts[1].balance == 10
