@@ -100,9 +100,11 @@ class Settings(BaseSettings):
     # the cost of one commit grows faster than its size beyond that (docs/BENCHMARKS.md).
     group_commit_max_items: int = Field(default=100, ge=1, le=2000)
     batch_chunk_size: int = Field(default=100, ge=1, le=2000)
-    # The most one commit may hold (atomic batches must fit it): ~36 mutations per
-    # transfer, so 2,000 stays under Spanner's 80,000-mutation limit.
-    max_transfers_per_commit: int = Field(default=1000, ge=1, le=2000)
+    # The most transfers one commit may hold (atomic batches must fit it; a transaction
+    # counts its legs). A transfer writes up to ~62 mutations (its row, two entries, two
+    # account updates; a reversal also updates the original), so 1,200 stays under
+    # Spanner's 80,000-mutation limit.
+    max_transfers_per_commit: int = Field(default=1000, ge=1, le=1200)
     # How often each worker releases holds whose time is up (0: not in-process; then
     # call POST /v1/transfers:expire from a scheduler). The delay until a hold's
     # amount is available again is at most about this.

@@ -31,6 +31,11 @@ ResourceId = Annotated[
     StringConstraints(pattern=ID_PATTERN, min_length=1, max_length=64),
     Field(description="1-64 characters: letters, digits, '_', '.', '-'; starts alphanumeric."),
 ]
+TransferRef = Annotated[
+    str,
+    StringConstraints(pattern=TRANSFER_ID_PATTERN, min_length=1, max_length=TRANSFER_ID_MAX_LENGTH),
+    Field(description="A transfer's id: a client-chosen one, or a leg's (<transaction id>~<n>)."),
+]
 Currency = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,15}$"),

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from api.errors import Problem
-from api.ids import ResourceId
+from api.ids import TransferRef
 from api.transactions.schemas import Transaction, TransactionCreate
 from api.transfers.schemas import (
     Transfer,
@@ -24,17 +24,17 @@ BATCH_HARD_LIMIT = 10_000
 
 class BatchPost(TransferPost):
     op: Literal["post"]
-    transfer_id: ResourceId
+    transfer_id: TransferRef
 
 
 class BatchVoid(TransferVoid):
     op: Literal["void"]
-    transfer_id: ResourceId
+    transfer_id: TransferRef
 
 
 class BatchReverse(TransferReverse):
     op: Literal["reverse"]
-    transfer_id: ResourceId = Field(description="The transfer to reverse.")
+    transfer_id: TransferRef = Field(description="The transfer to reverse.")
 
 
 def _batch_op(item: Any) -> str:

@@ -87,16 +87,22 @@ class PartFailed(LedgerError):
     part = "Part"
 
     def __init__(self, index: int, part_id: str, error: LedgerError) -> None:
+        inner = error.detail.removesuffix(self.NOTHING_WRITTEN)
         super().__init__(
-            f"{self.part} {index} ({part_id!r}) failed: {error.detail} Nothing was written.",
+            f"{self.part} {index} ({part_id!r}) failed: {inner}{self.NOTHING_WRITTEN}",
             headers=error.headers,
         )
         self.status, self.code, self.title = error.status, error.code, error.title
         self.index, self.part_id, self.error = index, part_id, error
 
+    NOTHING_WRITTEN = " Nothing was written."
+
     def to_problem(self, instance: str | None = None) -> Problem:
         problem = super().to_problem(instance)
-        problem.errors = [{"index": self.index, "id": self.part_id, "code": self.code}]
+        where: dict[str, object] = {"index": self.index, "id": self.part_id, "code": self.code}
+        if isinstance(self.error, PartFailed):  # a transaction's leg, within a batch item
+            where |= {"leg_index": self.error.index, "leg_id": self.error.part_id}
+        problem.errors = [where]
         return problem
 
 

@@ -40,6 +40,7 @@ from api.transactions.model import (
     ReverseTransactionOrder,
     TransactionOrder,
     TransactionRecord,
+    transaction_status,
 )
 from api.transfers.errors import (
     AmountOverflow,
@@ -375,10 +376,15 @@ class Posting:
                 f"Transaction {transaction.id!r} was not created pending (pending=true)."
             )
         with self._all_or_nothing():
-            legs = self._each_leg(
-                transaction.leg_ids,
-                lambda _, leg: self._resolve(ResolveOrder(leg, order.action), as_leg=True),
-            )
+            try:
+                legs = [
+                    self._resolve(ResolveOrder(leg, order.action), as_leg=True)
+                    for leg in transaction.leg_ids
+                ]
+            except LedgerError as error:
+                # The legs live as one: what refuses one refuses the transaction.
+                error.detail = f"Transaction {transaction.id!r}: {error.detail}"
+                raise
         return self._transaction_outcome(transaction, legs)
 
     def _reverse_transaction(self, order: ReverseTransactionOrder) -> Outcome:
@@ -391,19 +397,29 @@ class Posting:
                 f"Transaction {original.id!r} was reversed by "
                 f"{original.reversed_by_transaction_id!r}; nothing is left to reverse."
             )
+        status = transaction_status([self._transfer(leg) for leg in original.leg_ids])
+        if status != "posted":
+            raise TransferNotPosted(
+                f"Transaction {original.id!r} is {status}: only posted transactions can be "
+                "reversed."
+            )
 
-        def reverse_leg(index: int, original_leg: str) -> Outcome:
+        def reverse_leg(index: int, reversal_leg: str) -> Outcome:
             reverse = ReverseOrder(
-                id=leg_id(order.id, index),
-                transfer_id=original_leg,
+                id=reversal_leg,
+                transfer_id=leg_id(original.id, index),
                 amount=None,
                 metadata=None,
                 fingerprint=order.fingerprint,
             )
             return self._reverse(reverse, transaction_id=order.id)
 
+        # Last leg first: a leg may spend what an earlier one brought (a merchant's fee
+        # out of the payment), so undoing in the order of application could break a
+        # bound that the end state keeps.
+        ids = [leg_id(order.id, index) for index in range(original.leg_count)]
         with self._all_or_nothing():
-            legs = self._each_leg(original.leg_ids, reverse_leg)
+            legs = self._each_leg(ids, reverse_leg, backwards=True)
             reversal = TransactionRecord(
                 id=order.id,
                 leg_count=original.leg_count,
@@ -427,14 +443,18 @@ class Posting:
         legs = [self._expire(ExpireOrder(leg)) for leg in transaction.leg_ids]
         return self._transaction_outcome(transaction, legs)
 
-    def _each_leg(self, leg_ids: list[str], apply: Callable[[int, str], Outcome]) -> list[Outcome]:
-        outcomes = []
-        for index, transfer_id in enumerate(leg_ids):
+    def _each_leg(
+        self, leg_ids: list[str], apply: Callable[[int, str], Outcome], *, backwards: bool = False
+    ) -> list[Outcome]:
+        """``apply`` each leg (in order, or last first); the outcomes in leg order."""
+        indexes = range(len(leg_ids) - 1, -1, -1) if backwards else range(len(leg_ids))
+        outcomes: dict[int, Outcome] = {}
+        for index in indexes:
             try:
-                outcomes.append(apply(index, transfer_id))
+                outcomes[index] = apply(index, leg_ids[index])
             except LedgerError as error:
-                raise LegFailed(index, transfer_id, error) from None
-        return outcomes
+                raise LegFailed(index, leg_ids[index], error) from None
+        return [outcomes[index] for index in range(len(leg_ids))]
 
     def _transaction_outcome(self, transaction: TransactionRecord, legs: list[Outcome]) -> Outcome:
         created = any(leg.created for leg in legs)

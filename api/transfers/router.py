@@ -21,6 +21,7 @@ from api.transfers.errors import (
     PostExceedsHold,
     ReversalExceedsAmount,
     SameAccount,
+    TransferInTransaction,
     TransferNotFound,
     TransferNotPosted,
 )
@@ -149,7 +150,7 @@ async def void_hold(
         200: {"model": Transfer, "description": "Replay: the reversal already made."},
         **problem_responses(
             *AUTH_ERRORS, *MOVE_ERRORS, TransferNotFound, TransferNotPosted,
-            ReversalExceedsAmount,
+            ReversalExceedsAmount, TransferInTransaction,
         ),
     },
 )  # fmt: skip

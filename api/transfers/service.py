@@ -42,6 +42,7 @@ from api.transactions.model import (
     TransactionRecord,
     chunked_by_weight,
 )
+from api.transactions.schemas import TransactionCreate
 from api.transfers import repository
 from api.transfers.batch_schemas import (
     BatchItem,
@@ -83,7 +84,9 @@ if TYPE_CHECKING:
 def prepare_item(item: BatchItem, *, settings: Settings) -> AnyOrder:
     """A batch item (a transfer, a lifecycle call on one, a transaction) as its order."""
     if isinstance(item, BatchTransaction):
-        return transactions_convert.prepare_transaction(item, settings=settings)
+        # Without "op": the same transaction fingerprints alike in a batch and on its own.
+        request = TransactionCreate.model_validate(item.model_dump(exclude={"op"}))
+        return transactions_convert.prepare_transaction(request, settings=settings)
     if isinstance(item, BatchPost):
         return ResolveOrder(item.transfer_id, "post", item.amount)
     if isinstance(item, BatchVoid):
