@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from google.cloud import spanner
 from google.cloud.spanner_v1 import param_types
@@ -18,6 +20,12 @@ ACCOUNT_COLUMNS = (
     "Version", "RequestHash", "CreatedAt", "UpdatedAt", "Closed", "BalanceLowerBound",
     "BalanceUpperBound",
 )  # fmt: skip
+_ACCOUNT_KEY = param_types.Struct(
+    [
+        param_types.StructField("KeyHash", param_types.INT64),
+        param_types.StructField("AccountId", param_types.STRING),
+    ]
+)
 ENTRY_COLUMNS = (
     "AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "Kind", "PendingAmount",
     "PostedAt",
@@ -90,24 +98,136 @@ def list_accounts(
     return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
 
 
-def list_entries(
-    tx: Tx, account_id: str, *, limit: int, before_sequence: int | None
-) -> list[EntryRecord]:
-    params: Params = {
+def _last_entry(
+    column: str, comparison: str, bound: str, *, of: tuple[str, str] = ("@hash", "@id")
+) -> str:
+    """SQL for ``column`` of the last entry of account ``of`` (its key hash and id)
+    whose PostedAt is before (``<``) or at (``<=``) the parameter ``bound``: one seek on
+    EntriesByTime (spanner_ddl/0007). Only constant text goes in; values are parameters.
+    """
+    key, account = of
+    return (
+        f"(SELECT e.{column} FROM Entries@{{FORCE_INDEX=EntriesByTime}} e"  # noqa: S608
+        f" WHERE e.KeyHash = {key} AND e.AccountId = {account}"
+        f" AND e.PostedAt {comparison} @{bound}"
+        " ORDER BY e.PostedAt DESC, e.Sequence DESC LIMIT 1)"
+    )
+
+
+def _account_params(account_id: str) -> Params:
+    return {
         "hash": (key_hash(account_id), param_types.INT64),
         "id": (account_id, param_types.STRING),
-        "limit": (limit, param_types.INT64),
     }
-    bound = ""
+
+
+def list_entries(
+    tx: Tx,
+    account_id: str,
+    *,
+    limit: int,
+    before_sequence: int | None,
+    posted_from: datetime | None = None,
+    posted_to: datetime | None = None,
+) -> list[EntryRecord]:
+    """Newest first; ``posted_from`` <= PostedAt < ``posted_to`` when given.
+
+    The time range becomes a range of sequences (the last entry before each bound, by a
+    seek on EntriesByTime), so the page itself is read in key order like any other.
+    """
+    params = _account_params(account_id)
+    params["limit"] = (limit, param_types.INT64)
+    bounds = ""
     if before_sequence is not None:
-        bound = " AND Sequence < @before"
+        bounds += " AND Sequence < @before"
         params["before"] = (before_sequence, param_types.INT64)
+    if posted_from is not None:
+        bounds += f" AND Sequence > IFNULL({_last_entry('Sequence', '<', 'posted_from')}, 0)"
+        params["posted_from"] = (posted_from, param_types.TIMESTAMP)
+    if posted_to is not None:
+        bounds += f" AND Sequence <= IFNULL({_last_entry('Sequence', '<', 'posted_to')}, 0)"
+        params["posted_to"] = (posted_to, param_types.TIMESTAMP)
     sql = (  # Constant fragments only; values are bound parameters.
         f"SELECT {', '.join(ENTRY_COLUMNS)} FROM Entries"  # noqa: S608
-        f" WHERE KeyHash = @hash AND AccountId = @id{bound}"
+        f" WHERE KeyHash = @hash AND AccountId = @id{bounds}"
         " ORDER BY Sequence DESC LIMIT @limit"
     )
     return [_entry(row) for row in tx.query(sql, params)]
+
+
+@dataclass(frozen=True)
+class BalanceAt:
+    """An account's posted balance after its last entry at or before an instant."""
+
+    account_id: str
+    currency: str
+    created_at: datetime
+    sequence: int  # entries at or before the instant
+    balance: int
+
+
+def balances_at(tx: Tx, account_ids: Iterable[str], at: datetime) -> dict[str, BalanceAt]:
+    """Posted balances of the accounts at ``at``, two seeks per account, one query."""
+    ids = list(dict.fromkeys(account_ids))
+    params: Params = {
+        "keys": ([(key_hash(i), i) for i in ids], param_types.Array(_ACCOUNT_KEY)),
+        "at": (at, param_types.TIMESTAMP),
+    }
+    of = ("a.KeyHash", "a.AccountId")
+    sql = (
+        "SELECT a.AccountId, a.Currency, a.CreatedAt,"  # noqa: S608 - constant fragments only
+        f" IFNULL({_last_entry('Sequence', '<=', 'at', of=of)}, 0) AS Sequence,"
+        f" IFNULL({_last_entry('BalanceAfter', '<=', 'at', of=of)}, 0) AS Balance"
+        " FROM Accounts a WHERE STRUCT<KeyHash INT64, AccountId STRING>(a.KeyHash, a.AccountId)"
+        " IN UNNEST(@keys)"
+    )
+    return {
+        row["AccountId"]: BalanceAt(
+            account_id=row["AccountId"],
+            currency=row["Currency"],
+            created_at=row["CreatedAt"],
+            sequence=row["Sequence"],
+            balance=row["Balance"],
+        )
+        for row in tx.query(sql, params)
+    }
+
+
+@dataclass(frozen=True)
+class StatementTotals:
+    opening_balance: int
+    closing_balance: int
+    debits: int  # what left the account, as a positive number
+    credits: int
+    entry_count: int
+
+
+def statement_totals(
+    tx: Tx, account_id: str, posted_from: datetime, posted_to: datetime
+) -> StatementTotals:
+    """The entries with ``posted_from`` <= PostedAt < ``posted_to``, summed: one range
+    seek on EntriesByTime, and one seek for the balance before each bound."""
+    params = _account_params(account_id)
+    params["posted_from"] = (posted_from, param_types.TIMESTAMP)
+    params["posted_to"] = (posted_to, param_types.TIMESTAMP)
+    sql = (
+        "SELECT COUNT(*) AS EntryCount,"  # noqa: S608 - constant fragments only
+        " IFNULL(SUM(IF(Amount < 0, -Amount, 0)), 0) AS Debits,"
+        " IFNULL(SUM(IF(Amount > 0, Amount, 0)), 0) AS Credits,"
+        f" IFNULL({_last_entry('BalanceAfter', '<', 'posted_from')}, 0) AS Opening,"
+        f" IFNULL({_last_entry('BalanceAfter', '<', 'posted_to')}, 0) AS Closing"
+        " FROM Entries@{FORCE_INDEX=EntriesByTime}"
+        " WHERE KeyHash = @hash AND AccountId = @id"
+        " AND PostedAt >= @posted_from AND PostedAt < @posted_to"
+    )
+    (row,) = tx.query(sql, params)
+    return StatementTotals(
+        opening_balance=row["Opening"],
+        closing_balance=row["Closing"],
+        debits=row["Debits"],
+        credits=row["Credits"],
+        entry_count=row["EntryCount"],
+    )
 
 
 def insert_account(tx: Tx, account: AccountRecord) -> None:

@@ -1,17 +1,26 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.accounts import service
 from api.accounts.errors import AccountHasPending, AccountNotFound
-from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
+from api.accounts.schemas import (
+    Account,
+    AccountBalanceAt,
+    AccountCreate,
+    AccountPage,
+    EntryPage,
+    Statement,
+)
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.ids import ID_PATTERN
+from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
 from api.limits import check_page_size
 from api.ratelimit import enforce_rate_limit
 
@@ -80,15 +89,20 @@ def reopen_account(
 
 @router.get(
     "/accounts/{account_id}",
-    summary="One account with its balances",
-    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
+    summary="One account with its balances; with as_of, its posted balance at that instant",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InstantInFuture),
 )
 def get_account(
     account_id: AccountIdPath,
     databases: DatabasesDep,
     _principal: ReaderDep,
     ctx: RequestContextDep,
-) -> Account:
+    as_of: AsOf = None,
+) -> Account | AccountBalanceAt:
+    if as_of is not None:
+        return service.get_account_at(
+            databases=databases, ctx=ctx, account_id=account_id, as_of=as_of
+        )
     return service.get_account(databases=databases, ctx=ctx, account_id=account_id)
 
 
@@ -117,8 +131,8 @@ def list_accounts(
 
 @router.get(
     "/accounts/{account_id}/entries",
-    summary="The account's entries, newest first",
-    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
+    summary="The account's entries, newest first; from/to: posted in [from, to)",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange),
 )
 def list_entries(
     *,
@@ -129,6 +143,8 @@ def list_entries(
     ctx: RequestContextDep,
     page_size: int | None = None,
     page_token: PageToken = None,
+    posted_from: RangeFrom = None,
+    posted_to: RangeTo = None,
 ) -> EntryPage:
     size = check_page_size(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
@@ -139,4 +155,31 @@ def list_entries(
         account_id=account_id,
         page_size=size,
         page_token=page_token,
+        posted_from=posted_from,
+        posted_to=posted_to,
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/statement",
+    summary="Opening and closing balance, debits, credits and entry count over [from, to)",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange, InstantInFuture),
+)
+def get_statement(
+    *,
+    account_id: AccountIdPath,
+    databases: DatabasesDep,
+    _principal: ReaderDep,
+    ctx: RequestContextDep,
+    posted_from: Annotated[
+        datetime, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
+    ],
+    posted_to: RangeTo = None,
+) -> Statement:
+    return service.statement(
+        databases=databases,
+        ctx=ctx,
+        account_id=account_id,
+        posted_from=posted_from,
+        posted_to=posted_to,
     )

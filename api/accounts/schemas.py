@@ -115,3 +115,34 @@ class Entry(BaseModel):
 class EntryPage(BaseModel):
     items: list[Entry]
     next_page_token: str | None
+
+
+class AccountBalanceAt(BaseModel):
+    """An account's posted balance at a past instant (``?as_of=``)."""
+
+    account_id: str
+    currency: str
+    as_of: datetime = Field(description="The instant asked for, echoed.")
+    existed: bool = Field(description="false: the account was opened after as_of.")
+    balance: int = Field(
+        description="Posted balance (credits - debits) after the account's last entry at or "
+        "before as_of; 0 before its first."
+    )
+    sequence: int = Field(description="How many entries the account had at as_of.")
+
+
+class Statement(BaseModel):
+    """An account's entries over [from, to), summed; exact and consistent with them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    account_id: str
+    currency: str
+    from_: datetime = Field(alias="from", description="Entries posted at or after this...")
+    to: datetime = Field(description="...and before this (now, if not asked).")
+    opening_balance: int = Field(description="The balance just before from.")
+    closing_balance: int = Field(description="The balance just before to.")
+    debits: int = Field(description="What left the account in the range (a positive sum).")
+    credits: int = Field(description="What came in.")
+    entry_count: int = Field(description="Entries in the range, holds and releases included.")
+    read_timestamp: datetime = Field(description="The snapshot the statement was read from.")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from api.accounts import repository
 from api.accounts.errors import AccountHasPending, AccountNotFound
 from api.accounts.model import AccountRecord, EntryRecord
-from api.accounts.schemas import Account, AccountCreate, AccountPage, EntryPage
+from api.accounts.repository import BalanceAt, StatementTotals
+from api.accounts.schemas import (
+    Account,
+    AccountBalanceAt,
+    AccountCreate,
+    AccountPage,
+    EntryPage,
+    Statement,
+)
 from api.config import Settings
 from api.context import RequestContext
 from api.errors import IdempotencyConflict
 from api.ids import new_id, request_fingerprint
+from api.instants import InstantInFuture, check_not_future, check_range, with_zone
 from api.limits import check_metadata
 from api.pagination import decode_token, encode_token
 from api.spanner.tx import PRIORITY_LOW, Tx
@@ -136,7 +147,10 @@ def list_entries(
     account_id: str,
     page_size: int,
     page_token: str | None,
+    posted_from: datetime | None = None,
+    posted_to: datetime | None = None,
 ) -> EntryPage:
+    check_range(posted_from, posted_to)
     before = decode_token(page_token, types=(int,))[0] if page_token else None
 
     def work(tx: Tx) -> tuple[AccountRecord | None, list[EntryRecord]]:
@@ -144,7 +158,12 @@ def list_entries(
         if account is None:
             return None, []
         return account, repository.list_entries(
-            tx, account_id, limit=page_size + 1, before_sequence=before
+            tx,
+            account_id,
+            limit=page_size + 1,
+            before_sequence=before,
+            posted_from=posted_from,
+            posted_to=posted_to,
         )
 
     (account, entries), _ = databases.reader.read_consistent(
@@ -156,4 +175,74 @@ def list_entries(
     return EntryPage(
         items=[e.to_schema() for e in page],
         next_page_token=encode_token(page[-1].sequence) if more else None,
+    )
+
+
+def balance_at_wire(balance: BalanceAt, as_of: datetime) -> AccountBalanceAt:
+    return AccountBalanceAt(
+        account_id=balance.account_id,
+        currency=balance.currency,
+        as_of=as_of,
+        existed=balance.created_at <= as_of,
+        balance=balance.balance,
+        sequence=balance.sequence,
+    )
+
+
+def get_account_at(
+    *, databases: DatabaseHandles, ctx: RequestContext, account_id: str, as_of: datetime
+) -> AccountBalanceAt:
+    """The account's posted balance at ``as_of``, from its entries (any age)."""
+    with_zone(as_of, "as_of")
+    balances, read_timestamp = databases.reader.read_consistent(
+        lambda tx: repository.balances_at(tx, [account_id], as_of),
+        call=ctx.call("accounts.get_at"),
+    )
+    check_not_future(as_of, read_timestamp, "as_of")
+    if account_id not in balances:
+        raise AccountNotFound(f"Account {account_id!r} does not exist.")
+    return balance_at_wire(balances[account_id], as_of)
+
+
+def statement(
+    *,
+    databases: DatabaseHandles,
+    ctx: RequestContext,
+    account_id: str,
+    posted_from: datetime,
+    posted_to: datetime | None,
+) -> Statement:
+    """Opening and closing balance, debits, credits and entry count over [from, to):
+    one snapshot, so consecutive statements chain (one's closing is the next's opening)."""
+    check_range(posted_from, posted_to)
+
+    def work(tx: Tx) -> tuple[AccountRecord | None, StatementTotals | None, datetime]:
+        account = repository.read_account(tx, account_id)
+        # Without ``to``: up to this snapshot, whose time the first read fixed.
+        end = posted_to or tx.read_timestamp
+        if end is None:
+            raise RuntimeError("snapshot read timestamp missing")
+        if account is None or end <= posted_from:
+            return account, None, end
+        return account, repository.statement_totals(tx, account_id, posted_from, end), end
+
+    (account, totals, end), read_timestamp = databases.reader.read_consistent(
+        work, call=ctx.call("accounts.statement"), priority=PRIORITY_LOW
+    )
+    check_not_future(posted_to, read_timestamp, "to")
+    if account is None:
+        raise AccountNotFound(f"Account {account_id!r} does not exist.")
+    if totals is None:
+        raise InstantInFuture(f"from {posted_from.isoformat()} is after Spanner's current time.")
+    return Statement(
+        account_id=account_id,
+        currency=account.currency,
+        from_=posted_from,
+        to=end,
+        opening_balance=totals.opening_balance,
+        closing_balance=totals.closing_balance,
+        debits=totals.debits,
+        credits=totals.credits,
+        entry_count=totals.entry_count,
+        read_timestamp=read_timestamp,
     )

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Query
 from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep
 from api.balances import service
-from api.balances.schemas import BalanceSnapshot
+from api.balances.schemas import BalanceSnapshot, BalanceSnapshotAt
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
+from api.instants import AsOf, InstantInFuture
 from api.ratelimit import enforce_rate_limit
 
 router = APIRouter(
@@ -23,8 +24,9 @@ router = APIRouter(
 
 @router.get(
     "/balances",
-    summary="Balances of many accounts from ONE consistent snapshot",
-    responses=problem_responses(*AUTH_ERRORS, AccountNotFound),
+    summary="Balances of many accounts from ONE consistent snapshot; with as_of, their "
+    "posted balances at that instant (one exact cut)",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InstantInFuture),
 )
 def read_balances(
     account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
@@ -32,6 +34,9 @@ def read_balances(
     settings: SettingsDep,
     _principal: ReaderDep,
     ctx: RequestContextDep,
-) -> BalanceSnapshot:
+    as_of: AsOf = None,
+) -> BalanceSnapshot | BalanceSnapshotAt:
     ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
+    if as_of is not None:
+        return service.read_balances_at(databases=databases, ctx=ctx, account_ids=ids, as_of=as_of)
     return service.read_balances(databases=databases, ctx=ctx, account_ids=ids)

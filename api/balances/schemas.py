@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from api.accounts.schemas import AccountBalanceAt
+
 
 class Balance(BaseModel):
     account_id: str
@@ -21,3 +23,9 @@ class BalanceSnapshot(BaseModel):
         description="All balances are as of this instant (one Spanner snapshot)."
     )
     balances: list[Balance] = Field(description="In the order the ids were asked for.")
+
+
+class BalanceSnapshotAt(BaseModel):
+    as_of: datetime = Field(description="Every balance is as of this instant: one exact cut.")
+    read_timestamp: datetime = Field(description="The snapshot the entries were read from.")
+    balances: list[AccountBalanceAt] = Field(description="In the order the ids were asked for.")

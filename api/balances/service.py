@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from api.accounts import repository as accounts_repository
 from api.accounts.errors import AccountNotFound
-from api.balances.schemas import Balance, BalanceSnapshot
+from api.accounts.service import balance_at_wire
+from api.balances.schemas import Balance, BalanceSnapshot, BalanceSnapshotAt
 from api.context import RequestContext
 from api.errors import ValidationFailed
 from api.ids import ID_PATTERN
+from api.instants import check_not_future, with_zone
 from api.storage import DatabaseHandles
 
 
@@ -48,4 +51,26 @@ def read_balances(
             )
             for a in (accounts[i] for i in account_ids)
         ],
+    )
+
+
+def read_balances_at(
+    *, databases: DatabaseHandles, ctx: RequestContext, account_ids: list[str], as_of: datetime
+) -> BalanceSnapshotAt:
+    """Posted balances of many accounts at one past instant: an exact cut, since commit
+    timestamps are externally consistent (every entry at or before ``as_of`` has
+    committed before a strong snapshot taken after it)."""
+    with_zone(as_of, "as_of")
+    balances, read_timestamp = databases.reader.read_consistent(
+        lambda tx: accounts_repository.balances_at(tx, account_ids, as_of),
+        call=ctx.call("balances.read_at"),
+    )
+    check_not_future(as_of, read_timestamp, "as_of")
+    missing = [i for i in account_ids if i not in balances]
+    if missing:
+        raise AccountNotFound(f"Accounts do not exist: {', '.join(missing[:10])}.")
+    return BalanceSnapshotAt(
+        as_of=as_of,
+        read_timestamp=read_timestamp,
+        balances=[balance_at_wire(balances[i], as_of) for i in account_ids],
     )

@@ -48,8 +48,5 @@ def _snapshot(
 def _run(
     snapshot: object, func: Callable[[Tx], T], call: Call, priority: int
 ) -> tuple[T, datetime | None]:
-    value = func(Tx(snapshot, call.tag, call.deadline, priority))
-    # The client exposes the chosen timestamp only on this attribute; it is set by the
-    # first read of a multi-use snapshot.
-    read_timestamp: datetime | None = getattr(snapshot, "_transaction_read_timestamp", None)
-    return value, read_timestamp
+    tx = Tx(snapshot, call.tag, call.deadline, priority)
+    return func(tx), tx.read_timestamp

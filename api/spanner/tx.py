@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from google.cloud import spanner
@@ -30,6 +31,13 @@ class Tx:
     tag: str
     deadline: float  # time.monotonic()
     priority: int = PRIORITY_DEFAULT
+
+    @property
+    def read_timestamp(self) -> datetime | None:
+        """A multi-use snapshot's timestamp, fixed by its first read (None before)."""
+        # The client exposes it only on this attribute.
+        value: datetime | None = getattr(self.raw, "_transaction_read_timestamp", None)
+        return value
 
     def _options(self) -> dict[str, Any]:
         remaining = self.deadline - time.monotonic()

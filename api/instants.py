@@ -1,0 +1,66 @@
+"""Instants and time ranges callers ask about: RFC 3339 with a zone, never in the future.
+
+"The future" is Spanner's: a read answers only up to its own snapshot's timestamp, so an
+instant after it is refused once the read has seen what time it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from api.errors import ValidationFailed
+
+
+class InstantInFuture(ValidationFailed):
+    code = "instant_in_future"
+    title = "The instant is in the future"
+
+
+class InvalidTimeRange(ValidationFailed):
+    code = "invalid_time_range"
+    title = "The time range is empty or reversed"
+
+
+AsOf = Annotated[
+    datetime | None,
+    Query(
+        description="RFC 3339 with a zone and up to microseconds, e.g. "
+        "2026-09-30T23:59:59.999999Z: the balances at that instant, from the entries (any "
+        "age)."
+    ),
+]
+RangeFrom = Annotated[
+    datetime | None,
+    Query(alias="from", description="RFC 3339 with a zone: entries posted at or after it."),
+]
+RangeTo = Annotated[
+    datetime | None,
+    Query(alias="to", description="RFC 3339 with a zone: entries posted before it."),
+]
+
+
+def with_zone(instant: datetime | None, name: str) -> datetime | None:
+    if instant is not None and instant.utcoffset() is None:
+        raise ValidationFailed(
+            f"{name} needs a time zone (RFC 3339, e.g. 2026-09-30T23:59:59Z).",
+            errors=[{"loc": ["query", name], "type": "timezone_aware"}],
+        )
+    return instant
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    with_zone(start, "from")
+    with_zone(end, "to")
+    if start is not None and end is not None and start >= end:
+        raise InvalidTimeRange(f"from ({start.isoformat()}) must be before to ({end.isoformat()}).")
+
+
+def check_not_future(instant: datetime | None, read_timestamp: datetime, name: str) -> None:
+    if instant is not None and instant > read_timestamp:
+        raise InstantInFuture(
+            f"{name} {instant.isoformat()} is after Spanner's current time "
+            f"({read_timestamp.isoformat()})."
+        )
