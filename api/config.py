@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DDL_DIR = Path(__file__).resolve().parent.parent / "spanner_ddl"
@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=500, ge=1, le=5000)
     default_page_size: int = Field(default=50, ge=1)
     max_balance_ids: int = Field(default=100, ge=1, le=1000)
+    # Signs query page tokens (HMAC-SHA256), so a forged or altered token is refused.
+    # Set it (the same in every instance) in production; unset, a key derived from the
+    # database's name is used: stable across instances, but not a secret.
+    page_token_secret: SecretStr | None = None
 
     # --- identity ------------------------------------------------------------
     auth_mode: AuthMode = "google"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import PrincipalDep
 from api.config import Settings
 from api.context import RequestContext, find_record
+from api.pagination import TokenSigner
 from api.runtime import Runtime
 from api.storage import DatabaseHandles
 from api.transfers.writer import TransferWriter
@@ -37,6 +39,22 @@ async def get_transfer_writer(request: Request) -> TransferWriter:
     return (await _started_runtime(request)).transfer_writer
 
 
+def page_token_key(settings: Settings) -> bytes:
+    if settings.page_token_secret is not None:
+        return settings.page_token_secret.get_secret_value().encode()
+    where = f"{settings.project}/{settings.spanner_instance}/{settings.spanner_database}"
+    return hashlib.sha256(f"spanner-ledger page tokens: {where}".encode()).digest()
+
+
+async def get_token_signer(request: Request) -> TokenSigner:
+    signer: TokenSigner | None = getattr(request.app.state, "token_signer", None)
+    if signer is None:
+        signer = request.app.state.token_signer = TokenSigner(
+            page_token_key(request.app.state.settings)
+        )
+    return signer
+
+
 def _context(request: Request, principal: str | None) -> RequestContext:
     record = find_record(request.scope)
     if record is None:  # an app mounted without the request log middleware
@@ -59,3 +77,4 @@ DatabasesDep = Annotated[DatabaseHandles, Depends(get_databases)]
 TransferWriterDep = Annotated[TransferWriter, Depends(get_transfer_writer)]
 RequestContextDep = Annotated[RequestContext, Depends(get_request_context)]
 ProbeContextDep = Annotated[RequestContext, Depends(get_probe_context)]
+TokenSignerDep = Annotated[TokenSigner, Depends(get_token_signer)]

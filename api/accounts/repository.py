@@ -155,6 +155,42 @@ def list_entries(
     return [_entry(row) for row in tx.query(sql, params)]
 
 
+# The entry kinds that create a transfer: each transfer has one per side.
+CREATION_KINDS = ("transfer", "hold", "reversal")
+
+
+def created_transfer_ids(
+    tx: Tx,
+    account_id: str,
+    *,
+    limit: int,
+    before_sequence: int | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+) -> list[tuple[int, str]]:
+    """(sequence, transfer id) of the transfers the account took part in, newest first:
+    its creation entries (a transfer's creation entry is posted at its CreatedAt)."""
+    params = _account_params(account_id)
+    params["limit"] = (limit, param_types.INT64)
+    params["kinds"] = (list(CREATION_KINDS), param_types.Array(param_types.STRING))
+    bounds = ""
+    if before_sequence is not None:
+        bounds += " AND Sequence < @before"
+        params["before"] = (before_sequence, param_types.INT64)
+    if created_from is not None:
+        bounds += f" AND Sequence > IFNULL({_last_entry('Sequence', '<', 'since')}, 0)"
+        params["since"] = (created_from, param_types.TIMESTAMP)
+    if created_to is not None:
+        bounds += f" AND Sequence <= IFNULL({_last_entry('Sequence', '<', 'until')}, 0)"
+        params["until"] = (created_to, param_types.TIMESTAMP)
+    sql = (  # Constant fragments only; values are bound parameters.
+        "SELECT Sequence, TransferId FROM Entries"  # noqa: S608
+        f" WHERE KeyHash = @hash AND AccountId = @id AND Kind IN UNNEST(@kinds){bounds}"
+        " ORDER BY Sequence DESC LIMIT @limit"
+    )
+    return [(row["Sequence"], row["TransferId"]) for row in tx.query(sql, params)]
+
+
 @dataclass(frozen=True)
 class BalanceAt:
     """An account's posted balance after its last entry at or before an instant."""

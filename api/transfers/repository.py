@@ -10,7 +10,7 @@ from google.cloud import spanner
 from google.cloud.spanner_v1 import param_types
 
 from api.ids import key_hash
-from api.spanner.tx import Row, Tx
+from api.spanner.tx import Params, Row, Tx
 from api.spanner.values import json_from_column, json_to_column
 from api.transfers.model import TransferRecord, expiry_shard, leg_id
 
@@ -55,6 +55,57 @@ def read_transfers(tx: Tx, transfer_ids: Iterable[str]) -> dict[str, TransferRec
 
 def read_transfer(tx: Tx, transfer_id: str) -> TransferRecord | None:
     return read_transfers(tx, [transfer_id]).get(transfer_id)
+
+
+# TransfersByCreation's shards (spanner_ddl/0008): MOD(KeyHash, 8) is -7..7.
+CREATED_SHARDS = range(-7, 8)
+
+# A transfer's place in TransfersByCreation order: CreatedAt DESC, then the key.
+CreatedPosition = tuple[datetime, int, str]
+
+
+def list_created(
+    tx: Tx,
+    *,
+    limit: int,
+    after: CreatedPosition | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    status: str | None,
+) -> list[tuple[CreatedPosition, TransferRecord]]:
+    """Transfers newest first, by a seek per shard of TransfersByCreation (each shard's
+    first ``limit`` rows past the position) merged here."""
+    params: Params = {"limit": (limit, param_types.INT64)}
+    where = ""
+    if created_from is not None:
+        where += " AND CreatedAt >= @since"
+        params["since"] = (created_from, param_types.TIMESTAMP)
+    if created_to is not None:
+        where += " AND CreatedAt < @until"
+        params["until"] = (created_to, param_types.TIMESTAMP)
+    if status is not None:
+        where += " AND Status = @status"
+        params["status"] = (status, param_types.STRING)
+    if after is not None:
+        where += (
+            " AND (CreatedAt < @at OR (CreatedAt = @at AND (KeyHash > @hash"
+            " OR (KeyHash = @hash AND TransferId > @id))))"
+        )
+        params["at"] = (after[0], param_types.TIMESTAMP)
+        params["hash"] = (after[1], param_types.INT64)
+        params["id"] = (after[2], param_types.STRING)
+    columns = ", ".join(("KeyHash", *TRANSFER_COLUMNS))
+    shards = " UNION ALL ".join(
+        f"(SELECT {columns} FROM Transfers@{{FORCE_INDEX=TransfersByCreation}}"  # noqa: S608 - constants and ints only
+        f" WHERE CreatedShard = {shard}{where}"
+        " ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit)"
+        for shard in CREATED_SHARDS
+    )
+    sql = f"{shards} ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit"
+    return [
+        ((row["CreatedAt"], row["KeyHash"], row["TransferId"]), _transfer(row))
+        for row in tx.query(sql, params)
+    ]
 
 
 def read_now(tx: Tx) -> datetime:

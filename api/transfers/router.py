@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from api.accounts.errors import AccountClosed, AccountNotFound
 from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, RequestContextDep, SettingsDep, TransferWriterDep
+from api.deps import (
+    DatabasesDep,
+    RequestContextDep,
+    SettingsDep,
+    TokenSignerDep,
+    TransferWriterDep,
+)
 from api.edge import EDGE_RESPONSES
-from api.errors import IdempotencyConflict, problem_responses
-from api.ids import TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
+from api.errors import IdempotencyConflict, ValidationFailed, problem_responses
+from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
+from api.instants import InvalidTimeRange, with_zone
+from api.limits import check_page_size
+from api.pagination import InvalidPageToken
 from api.ratelimit import enforce_rate_limit
-from api.transfers import service
+from api.transfers import queries, service
 from api.transfers.batch_schemas import TransferBatchCreate, TransferBatchResult
 from api.transfers.errors import (
     LIFECYCLE_CONFLICTS,
@@ -25,10 +35,13 @@ from api.transfers.errors import (
     TransferNotFound,
     TransferNotPosted,
 )
+from api.transfers.model import TransferStatus
+from api.transfers.queries import TransferFilters
 from api.transfers.schemas import (
     ExpirySweep,
     Transfer,
     TransferCreate,
+    TransferPage,
     TransferPost,
     TransferReverse,
     TransferVoid,
@@ -181,6 +194,58 @@ def expire_holds(
     databases: DatabasesDep, _principal: WriterDep, ctx: RequestContextDep
 ) -> ExpirySweep:
     return ExpirySweep(released=sweep_expired_holds(databases.writer, ctx))
+
+
+QUERY_PARAMETERS = frozenset(
+    ("account_id", "status", "created_from", "created_to", "transaction_id", "page_size",
+     "page_token")
+)  # fmt: skip
+
+
+@router.get(
+    "/transfers",
+    summary="Query transfers: by account (either side), status, creation time, transaction; "
+    "newest first",
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange, InvalidPageToken),
+)
+def list_transfers(
+    *,
+    request: Request,
+    databases: DatabasesDep,
+    settings: SettingsDep,
+    signer: TokenSignerDep,
+    _principal: ReaderDep,
+    ctx: RequestContextDep,
+    account_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
+    status: TransferStatus | None = None,
+    created_from: Annotated[
+        datetime | None, Query(description="RFC 3339: created at or after.")
+    ] = None,
+    created_to: Annotated[datetime | None, Query(description="RFC 3339: created before.")] = None,
+    transaction_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+    page_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> TransferPage:
+    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown filter: {unknown[0][:64]!r}; the filters are "
+            f"{', '.join(sorted(QUERY_PARAMETERS))}."
+        )
+    size = check_page_size(
+        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+    )
+    filters = TransferFilters(
+        account_id=account_id,
+        status=status,
+        created_from=with_zone(created_from, "created_from"),
+        created_to=with_zone(created_to, "created_to"),
+        transaction_id=transaction_id,
+    )
+    return queries.list_transfers(
+        databases=databases, ctx=ctx, signer=signer, filters=filters, page_size=size,
+        page_token=page_token,
+    )  # fmt: skip
 
 
 @router.get(

@@ -93,3 +93,11 @@ class Transfer(BaseModel):
 
 class ExpirySweep(BaseModel):
     released: int = Field(description="Holds released because their time was up.")
+
+
+class TransferPage(BaseModel):
+    items: list[Transfer] = Field(description="Newest first (by created_at).")
+    next_page_token: str | None = Field(
+        description="Pass as page_token, with the same filters, for the next page; absent on "
+        "the last. A page may hold fewer items than page_size and still have a next one."
+    )

@@ -127,9 +127,16 @@ def test_list_filters_by_currency(fresh_client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"page_size": 0}, {"page_size": 100000}, {"page_token": "garbage!"}]
+    ("params", "code"),
+    [
+        ({"page_size": 0}, "validation_error"),
+        ({"page_size": 100000}, "validation_error"),
+        ({"page_token": "garbage!"}, "invalid_page_token"),
+    ],
 )
-def test_bad_list_parameters_are_422(client: TestClient, params: dict[str, object]) -> None:
+def test_bad_list_parameters_are_422(
+    client: TestClient, params: dict[str, object], code: str
+) -> None:
     response = client.get("/v1/accounts", params=params)
     assert response.status_code == 422
-    assert response.json()["code"] == "validation_error"
+    assert response.json()["code"] == code
