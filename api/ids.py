@@ -98,6 +98,24 @@ Metadata = Annotated[
 ]
 
 
+# Labels: a small string map, indexed for queries (metadata stays free-form, unqueried).
+MAX_LABELS = 16
+LABEL_KEY_PATTERN = r"^[a-z][a-z0-9_.\-]{0,62}$"
+LABEL_VALUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}$"
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN)]
+LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE_PATTERN)]
+Labels = Annotated[
+    dict[LabelKey, LabelValue],
+    Field(
+        max_length=MAX_LABELS,
+        description=f"At most {MAX_LABELS} pairs; keys: lower-case letters, digits, '_', '.', "
+        "'-' (1-63, starting with a letter); values: letters, digits, '_', '.', ':', '@', '-' "
+        "(1-128, starting alphanumeric). Set at creation; queried with label.KEY=VALUE.",
+        examples=[{"customer": "c-1042", "channel": "web"}],
+    ),
+]
+
+
 def key_hash(resource_id: str) -> int:
     """The signed 64-bit hash that leads every primary key (see spanner_ddl/0001)."""
     digest = hashlib.sha256(resource_id.encode()).digest()

@@ -27,6 +27,7 @@ class AccountRecord:
     closed: bool = False
     lower_bound: int | None = None  # on the balance, holds counted; None: unbounded
     upper_bound: int | None = None
+    labels: dict[str, str] | None = None
     # Entries buffered by the current transaction, oldest first.
     new_entries: list[EntryRecord] = field(default_factory=list)
 
@@ -65,6 +66,7 @@ class AccountRecord:
                 credits_must_not_exceed_debits=self.credits_must_not_exceed_debits,
             ),
             metadata=self.metadata,
+            labels=self.labels or {},
             debits_posted=self.debits_posted,
             credits_posted=self.credits_posted,
             debits_pending=self.debits_pending,

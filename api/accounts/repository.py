@@ -18,7 +18,7 @@ ACCOUNT_COLUMNS = (
     "AccountId", "Currency", "DebitsMustNotExceedCredits", "CreditsMustNotExceedDebits",
     "Metadata", "DebitsPosted", "CreditsPosted", "DebitsPending", "CreditsPending",
     "Version", "RequestHash", "CreatedAt", "UpdatedAt", "Closed", "BalanceLowerBound",
-    "BalanceUpperBound",
+    "BalanceUpperBound", "Labels",
 )  # fmt: skip
 _ACCOUNT_KEY = param_types.Struct(
     [
@@ -50,7 +50,17 @@ def _account(row: Row) -> AccountRecord:
         closed=row["Closed"],
         lower_bound=row["BalanceLowerBound"],
         upper_bound=row["BalanceUpperBound"],
+        labels=_labels(row["Labels"]),
     )
+
+
+def _labels(value: object) -> dict[str, str] | None:
+    labels = json_from_column(value)
+    return {str(k): str(v) for k, v in labels.items()} if labels else None
+
+
+def label_rows(labels: dict[str, str] | None) -> list[tuple[str, str]]:
+    return sorted((labels or {}).items())
 
 
 def _entry(row: Row) -> EntryRecord:
@@ -77,23 +87,48 @@ def read_account(tx: Tx, account_id: str) -> AccountRecord | None:
 
 
 def list_accounts(
-    tx: Tx, *, limit: int, after: tuple[int, str] | None, currency: str | None
+    tx: Tx,
+    *,
+    limit: int,
+    after: tuple[int, str] | None,
+    currency: str | None,
+    labels: dict[str, str] | None = None,
 ) -> list[tuple[int, AccountRecord]]:
-    """Accounts in key order, after the given (KeyHash, AccountId) position."""
+    """Accounts in key order, after the given (KeyHash, AccountId) position. With labels:
+    a seek on the first pair's AccountLabels rows, the others checked by key."""
     where: list[str] = []
     params: Params = {"limit": (limit, param_types.INT64)}
+    source = "Accounts a"
+    for n, (key, value) in enumerate(label_rows(labels)):
+        params[f"lk{n}"] = (key, param_types.STRING)
+        params[f"lv{n}"] = (value, param_types.STRING)
+        pair = f"l{n}.LabelKey = @lk{n} AND l{n}.LabelValue = @lv{n}"
+        if n == 0:
+            source = (
+                "AccountLabels l0 JOIN Accounts a"
+                " ON a.KeyHash = l0.KeyHash AND a.AccountId = l0.AccountId"
+            )
+            where.append(pair)
+        else:
+            where.append(
+                f"EXISTS (SELECT 1 FROM AccountLabels l{n} WHERE {pair}"  # noqa: S608
+                f" AND l{n}.KeyHash = a.KeyHash AND l{n}.AccountId = a.AccountId)"
+            )
     if currency is not None:
-        where.append("Currency = @currency")
+        where.append("a.Currency = @currency")
         params["currency"] = (currency, param_types.STRING)
     if after is not None:
-        where.append("(KeyHash > @after_hash OR (KeyHash = @after_hash AND AccountId > @after_id))")
+        where.append(
+            "(a.KeyHash > @after_hash OR (a.KeyHash = @after_hash AND a.AccountId > @after_id))"
+        )
         params["after_hash"] = (after[0], param_types.INT64)
         params["after_id"] = (after[1], param_types.STRING)
+    columns = ", ".join(f"a.{c}" for c in ("KeyHash", *ACCOUNT_COLUMNS))
     # Only constant fragments are joined here; every value is a bound parameter.
     sql = (
-        f"SELECT KeyHash, {', '.join(ACCOUNT_COLUMNS)} FROM Accounts"  # noqa: S608
+        f"SELECT {columns} FROM {source}"  # noqa: S608
         + (f" WHERE {' AND '.join(where)}" if where else "")
-        + " ORDER BY KeyHash, AccountId LIMIT @limit"
+        + " ORDER BY a.KeyHash, a.AccountId LIMIT @limit"
     )
     return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
 
@@ -121,32 +156,50 @@ def _account_params(account_id: str) -> Params:
     }
 
 
+def sequence_range(
+    tx: Tx, account_id: str, posted_from: datetime | None, posted_to: datetime | None
+) -> tuple[int, int | None]:
+    """The account's entries posted in [from, to) as sequences: (after, up_to], by one
+    seek on EntriesByTime per bound (the last entry before each)."""
+    if posted_from is None and posted_to is None:
+        return 0, None
+    params = _account_params(account_id)
+    parts = []
+    for name, bound in (("posted_from", posted_from), ("posted_to", posted_to)):
+        if bound is None:
+            parts.append(f"CAST(NULL AS INT64) AS {name}")
+        else:
+            params[name] = (bound, param_types.TIMESTAMP)
+            parts.append(f"IFNULL({_last_entry('Sequence', '<', name)}, 0) AS {name}")
+    (row,) = tx.query(f"SELECT {', '.join(parts)}", params)
+    return row["posted_from"] or 0, row["posted_to"]
+
+
 def list_entries(
     tx: Tx,
     account_id: str,
     *,
     limit: int,
     before_sequence: int | None,
-    posted_from: datetime | None = None,
-    posted_to: datetime | None = None,
+    sequences: tuple[int, int | None] = (0, None),
+    kinds: tuple[str, ...] | None = None,
 ) -> list[EntryRecord]:
-    """Newest first; ``posted_from`` <= PostedAt < ``posted_to`` when given.
-
-    The time range becomes a range of sequences (the last entry before each bound, by a
-    seek on EntriesByTime), so the page itself is read in key order like any other.
-    """
+    """Newest first, in key order; only those in ``sequences`` (after, up_to] (see
+    ``sequence_range``) and of ``kinds`` when given."""
+    after, up_to = sequences
     params = _account_params(account_id)
     params["limit"] = (limit, param_types.INT64)
-    bounds = ""
+    params["after"] = (after, param_types.INT64)
+    bounds = " AND Sequence > @after"
     if before_sequence is not None:
         bounds += " AND Sequence < @before"
         params["before"] = (before_sequence, param_types.INT64)
-    if posted_from is not None:
-        bounds += f" AND Sequence > IFNULL({_last_entry('Sequence', '<', 'posted_from')}, 0)"
-        params["posted_from"] = (posted_from, param_types.TIMESTAMP)
-    if posted_to is not None:
-        bounds += f" AND Sequence <= IFNULL({_last_entry('Sequence', '<', 'posted_to')}, 0)"
-        params["posted_to"] = (posted_to, param_types.TIMESTAMP)
+    if up_to is not None:
+        bounds += " AND Sequence <= @up_to"
+        params["up_to"] = (up_to, param_types.INT64)
+    if kinds is not None:
+        bounds += " AND Kind IN UNNEST(@kinds)"
+        params["kinds"] = (list(kinds), param_types.Array(param_types.STRING))
     sql = (  # Constant fragments only; values are bound parameters.
         f"SELECT {', '.join(ENTRY_COLUMNS)} FROM Entries"  # noqa: S608
         f" WHERE KeyHash = @hash AND AccountId = @id{bounds}"
@@ -155,40 +208,9 @@ def list_entries(
     return [_entry(row) for row in tx.query(sql, params)]
 
 
-# The entry kinds that create a transfer: each transfer has one per side.
+# The entry kinds that create a transfer: each transfer has one per side, posted at the
+# transfer's CreatedAt.
 CREATION_KINDS = ("transfer", "hold", "reversal")
-
-
-def created_transfer_ids(
-    tx: Tx,
-    account_id: str,
-    *,
-    limit: int,
-    before_sequence: int | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
-) -> list[tuple[int, str]]:
-    """(sequence, transfer id) of the transfers the account took part in, newest first:
-    its creation entries (a transfer's creation entry is posted at its CreatedAt)."""
-    params = _account_params(account_id)
-    params["limit"] = (limit, param_types.INT64)
-    params["kinds"] = (list(CREATION_KINDS), param_types.Array(param_types.STRING))
-    bounds = ""
-    if before_sequence is not None:
-        bounds += " AND Sequence < @before"
-        params["before"] = (before_sequence, param_types.INT64)
-    if created_from is not None:
-        bounds += f" AND Sequence > IFNULL({_last_entry('Sequence', '<', 'since')}, 0)"
-        params["since"] = (created_from, param_types.TIMESTAMP)
-    if created_to is not None:
-        bounds += f" AND Sequence <= IFNULL({_last_entry('Sequence', '<', 'until')}, 0)"
-        params["until"] = (created_to, param_types.TIMESTAMP)
-    sql = (  # Constant fragments only; values are bound parameters.
-        "SELECT Sequence, TransferId FROM Entries"  # noqa: S608
-        f" WHERE KeyHash = @hash AND AccountId = @id AND Kind IN UNNEST(@kinds){bounds}"
-        " ORDER BY Sequence DESC LIMIT @limit"
-    )
-    return [(row["Sequence"], row["TransferId"]) for row in tx.query(sql, params)]
 
 
 @dataclass(frozen=True)
@@ -289,8 +311,14 @@ def insert_account(tx: Tx, account: AccountRecord) -> None:
                 account.closed,
                 account.lower_bound,
                 account.upper_bound,
+                json_to_column(account.labels),
             )
         ],
+    )
+    tx.insert(
+        "AccountLabels",
+        ("LabelKey", "LabelValue", "KeyHash", "AccountId"),
+        [(k, v, key_hash(account.id), account.id) for k, v in label_rows(account.labels)],
     )
 
 

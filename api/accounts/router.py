@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.accounts import service
 from api.accounts.errors import AccountHasPending, AccountNotFound
@@ -19,10 +19,13 @@ from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
+from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.ids import ID_PATTERN
 from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
 from api.limits import check_page_size
 from api.ratelimit import enforce_rate_limit
+
+LIST_PARAMETERS = frozenset(("page_size", "page_token", "currency"))
 
 router = APIRouter(
     prefix="/v1",
@@ -108,7 +111,9 @@ def get_account(
 
 @router.get(
     "/accounts",
-    summary="List accounts (keyset pagination; stable, unspecified order)",
+    summary="List accounts (keyset pagination; stable, unspecified order); filters: "
+    "currency, label.KEY=VALUE",
+    description=LABEL_FILTER_DESCRIPTION,
     responses=problem_responses(*AUTH_ERRORS),
 )
 def list_accounts(
@@ -120,13 +125,16 @@ def list_accounts(
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
+    request: Request,
 ) -> AccountPage:
+    labels = label_filters(request.query_params.multi_items(), LIST_PARAMETERS)
     size = check_page_size(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
     )
     return service.list_accounts(
-        databases=databases, ctx=ctx, page_size=size, page_token=page_token, currency=currency
-    )
+        databases=databases, ctx=ctx, page_size=size, page_token=page_token, currency=currency,
+        labels=labels,
+    )  # fmt: skip
 
 
 @router.get(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.ids import INT64_MAX, Currency, Metadata, ResourceId
+from api.ids import INT64_MAX, Currency, Labels, Metadata, ResourceId
 
 
 class AccountFlags(BaseModel):
@@ -62,6 +62,7 @@ class AccountCreate(BaseModel):
     flags: AccountFlags = Field(default_factory=AccountFlags)
     bounds: BalanceBounds = Field(default_factory=BalanceBounds)
     metadata: Metadata | None = None
+    labels: Labels | None = None
 
 
 class Account(BaseModel):
@@ -69,6 +70,7 @@ class Account(BaseModel):
     currency: str
     flags: AccountFlags
     metadata: Metadata | None
+    labels: dict[str, str] = Field(description="Set at creation; query with label.KEY=VALUE.")
     debits_posted: int
     credits_posted: int
     debits_pending: int

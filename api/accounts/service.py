@@ -59,6 +59,7 @@ def open_account(
             updated_at=None,
             lower_bound=request.bounds.lower,
             upper_bound=request.bounds.upper,
+            labels=request.labels,
         )
         repository.insert_account(tx, account)
         return account, True
@@ -118,6 +119,7 @@ def list_accounts(
     page_size: int,
     page_token: str | None,
     currency: str | None,
+    labels: dict[str, str] | None = None,
 ) -> AccountPage:
     after = None
     if page_token:
@@ -126,7 +128,7 @@ def list_accounts(
     # One extra row tells whether another page exists without a second query.
     rows = databases.reader.read(
         lambda tx: repository.list_accounts(
-            tx, limit=page_size + 1, after=after, currency=currency
+            tx, limit=page_size + 1, after=after, currency=currency, labels=labels
         ),
         call=ctx.call("accounts.list"),
         priority=PRIORITY_LOW,
@@ -162,8 +164,7 @@ def list_entries(
             account_id,
             limit=page_size + 1,
             before_sequence=before,
-            posted_from=posted_from,
-            posted_to=posted_to,
+            sequences=repository.sequence_range(tx, account_id, posted_from, posted_to),
         )
 
     (account, entries), _ = databases.reader.read_consistent(

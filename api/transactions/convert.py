@@ -41,6 +41,7 @@ def prepare_transaction(request: TransactionCreate, *, settings: Settings) -> Tr
                 amount=leg.amount,
                 currency=leg.currency,
                 metadata=leg.metadata,
+                labels={**(request.labels or {}), **(leg.labels or {})} or None,
             )
         )
     return TransactionOrder(
@@ -50,6 +51,7 @@ def prepare_transaction(request: TransactionCreate, *, settings: Settings) -> Tr
         fingerprint=request_fingerprint(request, exclude={"id"}),
         pending=request.pending,
         timeout_seconds=request.timeout_seconds,
+        labels=request.labels,
     )
 
 
@@ -76,6 +78,7 @@ def to_wire(record: TransactionRecord, legs: Sequence[TransferRecord]) -> Transa
         status=transaction_status(legs),
         pending=record.pending,
         metadata=record.metadata,
+        labels=record.labels or {},
         created_at=record.created_at,
         expires_at=record.expires_at,
         resolved_at=legs[0].resolved_at,

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from api.ids import MAX_LEGS
-from api.transfers.model import Order, Resolution, TransferRecord, TransferStatus, leg_id
+from api.ids import MAX_LABELS, MAX_LEGS
+from api.transfers.model import (
+    Order,
+    Resolution,
+    TransferOrder,
+    TransferRecord,
+    TransferStatus,
+    leg_id,
+    transfer_weight,
+)
 
 T = TypeVar("T")
 
@@ -26,6 +34,7 @@ class LegOrder:
     amount: int
     currency: str | None
     metadata: dict[str, Any] | None
+    labels: dict[str, str] | None = None  # the transaction's and the leg's own
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class TransactionOrder:
     fingerprint: str
     pending: bool = False
     timeout_seconds: int | None = None
+    labels: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class TransactionRecord:
     expires_at: datetime | None = None
     reverses_transaction_id: str | None = None
     reversed_by_transaction_id: str | None = None
+    labels: dict[str, str] | None = None
 
     @property
     def leg_ids(self) -> list[str]:
@@ -104,9 +115,12 @@ def order_weight(order: AnyOrder) -> int:
     order on a stored transaction does not know its leg count before the transaction
     reads it: it weighs the most a transaction may have."""
     if isinstance(order, TransactionOrder):
-        return len(order.legs)
+        return sum(transfer_weight(leg.labels) for leg in order.legs)
     if isinstance(order, TransactionLevelOrder):
-        return MAX_LEGS
+        # Unknown until read: the most legs, each with the most labels.
+        return MAX_LEGS * transfer_weight(dict.fromkeys(map(str, range(MAX_LABELS)), ""))
+    if isinstance(order, TransferOrder):
+        return transfer_weight(order.labels)
     return 1
 
 

@@ -13,7 +13,7 @@ from api.transactions.model import TransactionRecord
 
 TRANSACTION_COLUMNS = (
     "TransactionId", "LegCount", "Pending", "ExpiresAt", "Metadata", "RequestHash",
-    "CreatedAt", "ReversesTransactionId", "ReversedByTransactionId",
+    "CreatedAt", "ReversesTransactionId", "ReversedByTransactionId", "Labels",
 )  # fmt: skip
 
 
@@ -28,6 +28,7 @@ def _transaction(row: Row) -> TransactionRecord:
         created_at=row["CreatedAt"],
         reverses_transaction_id=row["ReversesTransactionId"],
         reversed_by_transaction_id=row["ReversedByTransactionId"],
+        labels=json_from_column(row["Labels"]),
     )
 
 
@@ -42,7 +43,7 @@ def insert_transactions(tx: Tx, transactions: Iterable[TransactionRecord]) -> No
         (
             key_hash(t.id), t.id, t.leg_count, t.pending, t.expires_at,
             json_to_column(t.metadata), t.request_hash, spanner.COMMIT_TIMESTAMP,
-            t.reverses_transaction_id, t.reversed_by_transaction_id,
+            t.reverses_transaction_id, t.reversed_by_transaction_id, json_to_column(t.labels),
         )
         for t in transactions
     ]  # fmt: skip

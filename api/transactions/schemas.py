@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.ids import MAX_LEGS, Amount, Currency, Metadata, ResourceId
+from api.ids import MAX_LEGS, Amount, Currency, Labels, Metadata, ResourceId
 from api.transfers.model import TransferStatus
 from api.transfers.schemas import MAX_HOLD_SECONDS, Transfer
 
@@ -21,6 +21,9 @@ class LegCreate(BaseModel):
         default=None, description="If given, must equal both accounts' currency."
     )
     metadata: Metadata | None = None
+    labels: Labels | None = Field(
+        default=None, description="This leg's labels, added to the transaction's."
+    )
 
 
 class TransactionCreate(BaseModel):
@@ -37,6 +40,9 @@ class TransactionCreate(BaseModel):
         "accounts, and its response stays small.",
     )
     metadata: Metadata | None = None
+    labels: Labels | None = Field(
+        default=None, description="The transaction's labels; every leg has them too."
+    )
     pending: bool = Field(
         default=False,
         description="true: every leg is a hold, posted (:post), voided (:void) or expired "
@@ -79,6 +85,7 @@ class Transaction(BaseModel):
     )
     pending: bool = Field(description="Created pending (its legs are holds).")
     metadata: Metadata | None
+    labels: dict[str, str]
     created_at: datetime = Field(description="Commit timestamp of the transaction.")
     expires_at: datetime | None = Field(
         description="When a pending transaction can no longer be posted."

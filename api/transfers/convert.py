@@ -22,6 +22,7 @@ def prepare(request: TransferCreate, *, settings: Settings) -> TransferOrder:
         fingerprint=request_fingerprint(request, exclude={"id"}),
         pending=request.pending,
         timeout_seconds=request.timeout_seconds,
+        labels=request.labels,
     )
 
 
@@ -52,6 +53,7 @@ def to_wire(record: TransferRecord) -> Transfer:
         currency=record.currency,
         status=record.status,
         metadata=record.metadata,
+        labels=record.labels or {},
         created_at=record.created_at,
         pending=record.pending,
         expires_at=record.expires_at,

@@ -27,6 +27,7 @@ class TransferOrder:
     pending: bool = False
     timeout_seconds: int | None = None
     transaction_id: str | None = None  # set on a leg of a multi-leg transaction
+    labels: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,25 @@ def expiry_shard(transfer_id: str) -> int:
     return key_hash(transfer_id) % EXPIRY_SHARDS
 
 
+def created_shard(key_hash: int) -> int:
+    """The shard of a transfer in the time indexes (spanner_ddl/0008, 0009): SQL's
+    MOD(KeyHash, 8), which keeps the sign (-7..7), unlike Python's %."""
+    remainder = abs(key_hash) % 8
+    return remainder if key_hash >= 0 else -remainder
+
+
+# Mutations a transfer writes (its row, two entries, two account updates, a reversal's
+# update of its original), and each of its labels (an index row).
+MUTATIONS_PER_TRANSFER = 62
+MUTATIONS_PER_LABEL = 6
+
+
+def transfer_weight(labels: dict[str, str] | None) -> int:
+    """A transfer's share of one commit, in plain transfers: labels make it heavier."""
+    extra = MUTATIONS_PER_LABEL * len(labels or {})
+    return 1 + (extra + MUTATIONS_PER_TRANSFER - 1) // MUTATIONS_PER_TRANSFER
+
+
 def leg_id(transaction_id: str, index: int) -> str:
     """The transfer id of leg ``index`` of a transaction (api.ids.LEG_SEPARATOR)."""
     return f"{transaction_id}{LEG_SEPARATOR}{index}"
@@ -95,6 +115,7 @@ class TransferRecord:
     reverses_transfer_id: str | None = None
     reversed_amount: int = 0
     transaction_id: str | None = None
+    labels: dict[str, str] | None = None
 
     @property
     def resolved(self) -> bool:

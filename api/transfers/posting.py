@@ -210,6 +210,7 @@ class Posting:
             pending=order.pending,
             expires_at=expires_at,
             transaction_id=order.transaction_id,
+            labels=order.labels,
         )
         self._store(transfer, new=True)
         return Outcome("created", transfer=transfer)
@@ -249,6 +250,7 @@ class Posting:
             created_at=None,
             reverses_transfer_id=original.id,
             transaction_id=transaction_id,
+            labels=original.labels,  # found by the same queries as what it reverses
         )
         self._store(reversal, new=True)
         self._store(
@@ -351,6 +353,7 @@ class Posting:
                     pending=order.pending,
                     timeout_seconds=order.timeout_seconds,
                     transaction_id=order.id,
+                    labels=leg.labels,
                 )
             )
 
@@ -365,6 +368,7 @@ class Posting:
                 request_hash=order.fingerprint,
                 created_at=None,
                 expires_at=self._expiry(order),
+                labels=order.labels,
             )
             self._store_transaction(transaction, new=True)
         return self._transaction_outcome(transaction, legs)
@@ -428,6 +432,7 @@ class Posting:
                 request_hash=order.fingerprint,
                 created_at=None,
                 reverses_transaction_id=original.id,
+                labels=original.labels,
             )
             self._store_transaction(reversal, new=True)
             self._store_transaction(

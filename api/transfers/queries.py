@@ -11,6 +11,7 @@ most ``SCAN_LIMIT`` rows: a page may come back short with a token to go on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,7 @@ class TransferFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     transaction_id: str | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def matches(self, t: TransferRecord) -> bool:
         sides = (t.debit_account_id, t.credit_account_id)
@@ -51,6 +53,7 @@ class TransferFilters:
             and (self.transaction_id is None or t.transaction_id == self.transaction_id)
             and (self.created_from is None or created >= self.created_from)
             and (self.created_to is None or created < self.created_to)
+            and all((t.labels or {}).get(k) == v for k, v in self.labels.items())
         )
 
 
@@ -82,8 +85,14 @@ def list_transfers(
     if page_token:
         at, key, transfer_id = signer.open(page_token, query, types=(str, int, str))
         after = (_instant(at), key, transfer_id)
+
+    seek = (
+        functools.partial(repository.list_labelled, labels=filters.labels)
+        if filters.labels
+        else repository.list_created
+    )
     rows = databases.reader.read(
-        lambda tx: repository.list_created(
+        lambda tx: seek(
             tx,
             limit=page_size + 1,
             after=after,
@@ -121,20 +130,24 @@ def _by_account(
     account_id = filters.account_id or ""
     if accounts_repository.read_account(tx, account_id) is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
+    # A transfer's creation entry is posted at its CreatedAt: the range in sequences.
+    sequences = accounts_repository.sequence_range(
+        tx, account_id, filters.created_from, filters.created_to
+    )
     found: list[tuple[int, TransferRecord]] = []
     examined = 0
     batch = min(page_size + 1, SCAN_LIMIT)
     while examined < SCAN_LIMIT:
-        rows = accounts_repository.created_transfer_ids(
+        entries = accounts_repository.list_entries(
             tx,
             account_id,
             limit=batch,
             before_sequence=before,
-            created_from=filters.created_from,
-            created_to=filters.created_to,
+            sequences=sequences,
+            kinds=accounts_repository.CREATION_KINDS,
         )
-        transfers = repository.read_transfers(tx, [transfer_id for _, transfer_id in rows])
-        for sequence, transfer_id in rows:
+        transfers = repository.read_transfers(tx, [e.transfer_id for e in entries])
+        for sequence, transfer_id in ((e.sequence, e.transfer_id) for e in entries):
             examined += 1
             transfer = transfers.get(transfer_id)
             if transfer is not None and filters.matches(transfer):
@@ -142,7 +155,7 @@ def _by_account(
                     return [t for _, t in found], found[-1][0]
                 found.append((sequence, transfer))
             before = sequence
-        if len(rows) < batch:
+        if len(entries) < batch:
             return [t for _, t in found], None
     return [t for _, t in found], before  # the scan budget is spent: go on from here
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +12,12 @@ from google.cloud.spanner_v1 import param_types
 from api.ids import key_hash
 from api.spanner.tx import Params, Row, Tx
 from api.spanner.values import json_from_column, json_to_column
-from api.transfers.model import TransferRecord, expiry_shard, leg_id
+from api.transfers.model import TransferRecord, created_shard, expiry_shard, leg_id
 
 TRANSFER_COLUMNS = (
     "TransferId", "DebitAccountId", "CreditAccountId", "Amount", "Currency", "Status",
     "Metadata", "RequestHash", "CreatedAt", "Pending", "ExpiresAt", "PostedAmount",
-    "ResolvedAt", "ReversesTransferId", "ReversedAmount", "TransactionId",
+    "ResolvedAt", "ReversesTransferId", "ReversedAmount", "TransactionId", "Labels",
 )  # fmt: skip
 # What a resolution or a reversal changes on a stored transfer.
 CHANGED_COLUMNS = (
@@ -44,6 +44,7 @@ def _transfer(row: Row) -> TransferRecord:
         reverses_transfer_id=row["ReversesTransferId"],
         reversed_amount=row["ReversedAmount"],
         transaction_id=row["TransactionId"],
+        labels=json_from_column(row["Labels"]),
     )
 
 
@@ -108,6 +109,63 @@ def list_created(
     ]
 
 
+def list_labelled(
+    tx: Tx,
+    *,
+    labels: dict[str, str],
+    limit: int,
+    after: CreatedPosition | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    status: str | None,
+) -> list[tuple[CreatedPosition, TransferRecord]]:
+    """Transfers with all ``labels``, newest first: per shard, a seek on the first
+    pair's TransferLabels rows (time-ordered), the other pairs checked by key; merged."""
+    pairs = sorted(labels.items())
+    params: Params = {"limit": (limit, param_types.INT64)}
+    where = ""
+    for n, (key, value) in enumerate(pairs):
+        params[f"lk{n}"] = (key, param_types.STRING)
+        params[f"lv{n}"] = (value, param_types.STRING)
+        if n:
+            where += (
+                f" AND EXISTS (SELECT 1 FROM TransferLabels l{n} WHERE l{n}.LabelKey = @lk{n}"  # noqa: S608
+                f" AND l{n}.LabelValue = @lv{n} AND l{n}.Shard = l.Shard"
+                f" AND l{n}.CreatedAt = l.CreatedAt AND l{n}.KeyHash = l.KeyHash"
+                f" AND l{n}.TransferId = l.TransferId)"
+            )
+    if created_from is not None:
+        where += " AND l.CreatedAt >= @since"
+        params["since"] = (created_from, param_types.TIMESTAMP)
+    if created_to is not None:
+        where += " AND l.CreatedAt < @until"
+        params["until"] = (created_to, param_types.TIMESTAMP)
+    if status is not None:
+        where += " AND t.Status = @status"
+        params["status"] = (status, param_types.STRING)
+    if after is not None:
+        where += (
+            " AND (l.CreatedAt < @at OR (l.CreatedAt = @at AND (l.KeyHash > @hash"
+            " OR (l.KeyHash = @hash AND l.TransferId > @id))))"
+        )
+        params["at"] = (after[0], param_types.TIMESTAMP)
+        params["hash"] = (after[1], param_types.INT64)
+        params["id"] = (after[2], param_types.STRING)
+    columns = ", ".join(f"t.{c}" for c in ("KeyHash", *TRANSFER_COLUMNS))
+    shards = " UNION ALL ".join(
+        f"(SELECT {columns} FROM TransferLabels l JOIN Transfers t"  # noqa: S608
+        " ON t.KeyHash = l.KeyHash AND t.TransferId = l.TransferId"
+        f" WHERE l.LabelKey = @lk0 AND l.LabelValue = @lv0 AND l.Shard = {shard}{where}"
+        " ORDER BY l.CreatedAt DESC, l.KeyHash, l.TransferId LIMIT @limit)"
+        for shard in CREATED_SHARDS
+    )
+    sql = f"{shards} ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit"
+    return [
+        ((row["CreatedAt"], row["KeyHash"], row["TransferId"]), _transfer(row))
+        for row in tx.query(sql, params)
+    ]
+
+
 def read_now(tx: Tx) -> datetime:
     """Spanner's current time, as this transaction sees it."""
     (row,) = tx.query("SELECT CURRENT_TIMESTAMP() AS now")
@@ -146,18 +204,28 @@ def _resolved_at(t: TransferRecord) -> Any:
     return t.resolved_at or spanner.COMMIT_TIMESTAMP
 
 
-def insert_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:
+def insert_transfers(tx: Tx, transfers: Sequence[TransferRecord]) -> None:
     rows = [
         (
             key_hash(t.id), t.id, t.debit_account_id, t.credit_account_id, t.amount,
             t.currency, t.status, json_to_column(t.metadata), t.request_hash,
             spanner.COMMIT_TIMESTAMP, t.pending, t.expires_at, t.posted_amount,
             _resolved_at(t), t.reverses_transfer_id, t.reversed_amount, t.transaction_id,
-            *_expiry_index(t),
+            json_to_column(t.labels), *_expiry_index(t),
         )
         for t in transfers
     ]  # fmt: skip
     tx.insert("Transfers", ("KeyHash", *TRANSFER_COLUMNS, "ExpiryShard", "PendingExpiresAt"), rows)
+    label_rows = [
+        (key, value, created_shard(key_hash(t.id)), spanner.COMMIT_TIMESTAMP, key_hash(t.id), t.id)
+        for t in transfers
+        for key, value in sorted((t.labels or {}).items())
+    ]
+    tx.insert(
+        "TransferLabels",
+        ("LabelKey", "LabelValue", "Shard", "CreatedAt", "KeyHash", "TransferId"),
+        label_rows,
+    )
 
 
 def update_transfers(tx: Tx, transfers: Iterable[TransferRecord]) -> None:

@@ -15,7 +15,8 @@ from api.deps import (
     TransferWriterDep,
 )
 from api.edge import EDGE_RESPONSES
-from api.errors import IdempotencyConflict, ValidationFailed, problem_responses
+from api.errors import IdempotencyConflict, problem_responses
+from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
 from api.instants import InvalidTimeRange, with_zone
 from api.limits import check_page_size
@@ -204,8 +205,9 @@ QUERY_PARAMETERS = frozenset(
 
 @router.get(
     "/transfers",
-    summary="Query transfers: by account (either side), status, creation time, transaction; "
-    "newest first",
+    summary="Query transfers: by account (either side), status, creation time, transaction, "
+    "labels; newest first",
+    description=LABEL_FILTER_DESCRIPTION,
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange, InvalidPageToken),
 )
 def list_transfers(
@@ -226,12 +228,7 @@ def list_transfers(
     page_size: Annotated[int | None, Query(ge=1)] = None,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> TransferPage:
-    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown filter: {unknown[0][:64]!r}; the filters are "
-            f"{', '.join(sorted(QUERY_PARAMETERS))}."
-        )
+    labels = label_filters(request.query_params.multi_items(), QUERY_PARAMETERS)
     size = check_page_size(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
     )
@@ -241,6 +238,7 @@ def list_transfers(
         created_from=with_zone(created_from, "created_from"),
         created_to=with_zone(created_to, "created_to"),
         transaction_id=transaction_id,
+        labels=labels,
     )
     return queries.list_transfers(
         databases=databases, ctx=ctx, signer=signer, filters=filters, page_size=size,

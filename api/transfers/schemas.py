@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.ids import Amount, Currency, Metadata, ResourceId
+from api.ids import Amount, Currency, Labels, Metadata, ResourceId
 from api.transfers.model import TransferStatus
 
 # The longest a hold may wait to be settled.
@@ -24,6 +24,7 @@ class TransferCreate(BaseModel):
         default=None, description="If given, must equal both accounts' currency."
     )
     metadata: Metadata | None = None
+    labels: Labels | None = None
     pending: bool = Field(
         default=False,
         description="true: a hold. The amount is reserved (pending), not moved, until "
@@ -74,6 +75,9 @@ class Transfer(BaseModel):
         description="posted; or for a hold: pending, then posted, voided or expired."
     )
     metadata: Metadata | None
+    labels: dict[str, str] = Field(
+        description="Set at creation (a reversal has its original's); query with label.KEY=VALUE."
+    )
     created_at: datetime = Field(description="Commit timestamp of the transfer.")
     pending: bool = Field(description="Created as a hold.")
     expires_at: datetime | None = Field(

@@ -39,7 +39,9 @@ from tests.support import DDL_DIR, TEST_INSTANCE, database_handle
 ROLES_FILE = DDL_DIR / "0002_roles.sql"
 READER = "ledger_reader"
 WRITER = "ledger_writer"
-LEDGER_TABLES = {"Accounts", "Transfers", "Entries", "Transactions"}
+LEDGER_TABLES = {
+    "Accounts", "Transfers", "Entries", "Transactions", "AccountLabels", "TransferLabels",
+}  # fmt: skip
 MIGRATION_TABLES = {VERSION_TABLE, HISTORY_TABLE, LOCK_TABLE}
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -162,6 +164,8 @@ def test_reader_only_selects_the_ledger_and_the_schema_version(grants: Grants) -
         "Transfers": {"SELECT"},
         "Entries": {"SELECT"},
         "Transactions": {"SELECT"},
+        "AccountLabels": {"SELECT"},
+        "TransferLabels": {"SELECT"},
         VERSION_TABLE: {"SELECT"},
     }
 
@@ -174,6 +178,8 @@ def test_writer_writes_exactly_what_transfers_and_new_accounts_buffer(grants: Gr
         "Transfers": {"SELECT", "INSERT", "UPDATE"},
         "Entries": {"SELECT", "INSERT"},
         "Transactions": {"SELECT", "INSERT", "UPDATE"},
+        "AccountLabels": {"SELECT", "INSERT"},
+        "TransferLabels": {"SELECT", "INSERT"},
         VERSION_TABLE: {"SELECT"},
     }
 
