@@ -48,6 +48,11 @@ output "spanner_database" {
   value       = google_spanner_database.ledger.name
 }
 
+output "spanner_backup_schedule" {
+  description = "The daily full backup schedule of the ledger database (docs/OPERATIONS.md)."
+  value       = google_spanner_backup_schedule.daily_full.id
+}
+
 output "build_source_staging_dir" {
   description = "Pass as --gcs-source-staging-dir to `gcloud builds submit`."
   value       = "gs://${google_storage_bucket.build_source.name}/source"

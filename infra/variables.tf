@@ -50,9 +50,26 @@ variable "spanner_database_name" {
 }
 
 variable "spanner_version_retention_period" {
-  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it)."
+  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it; docs/OPERATIONS.md restores to any second in it)."
   type        = string
   default     = "7d"
+}
+
+variable "spanner_backup_schedule_cron" {
+  description = "When the daily full backup is taken (unix-cron, UTC; Spanner allows 12-hour, daily, weekly or monthly). The backup is an externally consistent copy as of that time."
+  type        = string
+  default     = "0 3 * * *"
+}
+
+variable "spanner_backup_retention_days" {
+  description = "How long each daily full backup is kept, in days (Spanner allows up to 366). The 7-day version retention covers any second of the last week; these cover the rest, one point a day. See docs/OPERATIONS.md for why 35."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.spanner_backup_retention_days >= 8 && var.spanner_backup_retention_days <= 366 && floor(var.spanner_backup_retention_days) == var.spanner_backup_retention_days
+    error_message = "spanner_backup_retention_days must be a whole number of days from 8 (longer than the 7-day point-in-time window, or the backups add nothing) to 366 (Spanner's maximum)."
+  }
 }
 
 variable "deletion_protection" {

@@ -339,7 +339,7 @@ def test_the_deploy_account_may_invoke_the_service_and_reads_only(iam_members):
     assert "google_service_account.build.email" not in mapping.group(1)
 
 
-# --- Spanner: protection, point-in-time recovery ---------------------
+# --- Spanner: protection, point-in-time recovery, backups, audit logs ---------------------
 
 
 def test_spanner_database_is_protected_and_keeps_seven_days_of_versions():
@@ -350,6 +350,39 @@ def test_spanner_database_is_protected_and_keeps_seven_days_of_versions():
     variables = blocks("variable")
     assert attribute(variables["deletion_protection"], "default") == "true"
     assert attribute(variables["spanner_version_retention_period"], "default") == '"7d"'
+
+
+def test_a_daily_full_backup_is_kept_for_the_defended_retention():
+    [body] = blocks("resource", "google_spanner_backup_schedule").values()
+    assert attribute(body, "database") == "google_spanner_database.ledger.name"
+    assert nested(body, "full_backup_spec") is not None
+    assert nested(body, "incremental_backup_spec") is None
+    assert attribute(body, "retention_duration") == (
+        '"${var.spanner_backup_retention_days * 86400}s"'
+    )
+    cron = attribute(blocks("variable")["spanner_backup_schedule_cron"], "default")
+    assert cron is not None
+    minute, hour, day, month, weekday = cron.strip('"').split()
+    assert (day, month, weekday) == ("*", "*", "*"), "daily"
+    assert minute.isdigit() and hour.isdigit()
+    retention = blocks("variable")["spanner_backup_retention_days"]
+    assert attribute(retention, "default") == "35"
+    assert "<= 366" in retention and ">= 8" in retention
+
+
+def test_the_instance_adds_no_second_automatic_schedule():
+    [body] = blocks("resource", "google_spanner_instance").values()
+    assert attribute(body, "default_backup_schedule_type") == '"NONE"'
+    version = re.search(r'version\s*=\s*">= 6\.(\d+)\.0, < 7\.0\.0"', source())
+    assert version is not None and int(version.group(1)) >= 11, "the field needs provider 6.11"
+
+
+def test_spanner_data_access_is_audit_logged_for_everyone():
+    [body] = blocks("resource", "google_project_iam_audit_config").values()
+    assert attribute(body, "service") == '"spanner.googleapis.com"'
+    log_types = re.findall(r'log_type\s*=\s*"([A-Z_]+)"', body)
+    assert sorted(log_types) == ["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
+    assert "exempted_members" not in body
 
 
 # --- variables and the optional hold-expiry job ------------------------------------------------
