@@ -9,6 +9,7 @@ locals {
     "iam.googleapis.com",
     "iamcredentials.googleapis.com", # short-lived tokens: impersonation, ID tokens
     "logging.googleapis.com",
+    "monitoring.googleapis.com", # the Spanner client's built-in metrics (iam.tf)
     "run.googleapis.com",
     "spanner.googleapis.com",
     "sts.googleapis.com", # workload identity federation token exchange

@@ -5,10 +5,11 @@ resource "google_artifact_registry_repository" "ledger" {
   location      = var.region
   repository_id = var.artifact_repository_id
   format        = "DOCKER"
-  description   = "spanner-ledger container images (tag = git commit SHA)"
+  description   = "spanner-ledger container images (tag = git commit SHA; deployed by digest)"
 
   docker_config {
     # A commit SHA tag always names the same bytes: no re-pushing over a deployed tag.
+    # A retried build of the same commit therefore skips the push (cloudbuild.yaml).
     immutable_tags = true
   }
 
@@ -34,11 +35,21 @@ resource "google_artifact_registry_repository" "ledger" {
   depends_on = [google_project_service.enabled["artifactregistry.googleapis.com"]]
 }
 
-# The build pushes images here, and reads them back for the migration step.
+# The build (every push) pushes images here: one per commit, never overwritten.
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
   project    = var.project_id
   location   = google_artifact_registry_repository.ledger.location
   repository = google_artifact_registry_repository.ledger.name
   role       = "roles/artifactregistry.writer"
   member     = google_service_account.build.member
+}
+
+# The deploy (after approval) only reads them: it resolves the commit's tag to a digest
+# and runs the migration step from that image.
+resource "google_artifact_registry_repository_iam_member" "deploy_reader" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.ledger.location
+  repository = google_artifact_registry_repository.ledger.name
+  role       = "roles/artifactregistry.reader"
+  member     = google_service_account.deploy.member
 }

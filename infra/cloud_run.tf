@@ -1,18 +1,20 @@
-# The ledger on Cloud Run. Terraform owns the service's configuration; Cloud Build owns
-# the image (each build deploys `<repo>/<service>:<commit sha>`), so Terraform ignores
-# image changes after the first apply.
+# The ledger on Cloud Run. Terraform owns the service's configuration; the deploy build
+# (cloudbuild-deploy.yaml) owns the image and the traffic: it deploys each commit's image
+# by digest as a revision with no traffic and a tag, smoke-tests the tag's URL, then
+# moves 100% of the traffic to that revision by name. Terraform ignores both after the
+# first apply.
 
 locals {
   # Cloud Run's deterministic URL: known before the service exists, so it can be the
   # token audience the service checks (LEDGER_AUTH_AUDIENCE) and the one callers ask for.
   service_url = "https://${var.service_name}-${data.google_project.this.number}.${var.region}.run.app"
 
-  # Who may do what, by verified token principal. The build account reads once per
+  # Who may do what, by verified token principal. The deploy account reads once per
   # deploy (smoke test); the hold-expiry job's account (hold_expiry.tf, when enabled)
   # writes: POST /v1/transfers:expire needs ledger.write. Nothing else is implied.
   principal_scopes = merge(
     var.principal_scopes,
-    { (google_service_account.build.email) = ["ledger.read"] },
+    { (google_service_account.deploy.email) = ["ledger.read"] },
     { for sa in google_service_account.hold_expiry : sa.email => ["ledger.write"] },
   )
 
@@ -43,6 +45,13 @@ resource "google_cloud_run_v2_service" "ledger" {
   # Every request must carry an ID token of a principal holding roles/run.invoker
   # (the default; stated so that nobody flips it quietly).
   invoker_iam_disabled = false
+
+  # The service URL is also the audience the app checks (LEDGER_AUTH_AUDIENCE). A custom
+  # audience is accepted on every URL of the service, so a token minted for it also
+  # passes Cloud Run's check on a revision's tag URL (the deploy's smoke test calls
+  # https://<tag>---...). Without it that depends on which audiences Cloud Run derives
+  # for tag URLs, which Google does not document.
+  custom_audiences = [local.service_url]
 
   template {
     service_account                  = google_service_account.runtime.email
@@ -79,8 +88,11 @@ resource "google_cloud_run_v2_service" "ledger" {
         }
       }
 
-      # Traffic only once Spanner answers and the schema is current (the build migrates
+      # Traffic only once Spanner answers and the schema is current (the deploy migrates
       # before it deploys). Up to 60 s: initial_delay + failure_threshold x period.
+      # Probes are sent by Cloud Run to the container itself, not through the public
+      # URL, where paths ending in z (/healthz, maybe /readyz) are reserved by Google
+      # and answered with its own 404 - so the smoke test and callers use /v1 routes.
       startup_probe {
         initial_delay_seconds = 0
         period_seconds        = 2
@@ -104,6 +116,10 @@ resource "google_cloud_run_v2_service" "ledger" {
     }
   }
 
+  # The first revision only. From the first deploy on, traffic is pinned to the revision
+  # the deploy smoke-tested (by name): a configuration change applied here creates a
+  # revision that gets no traffic until the deploy build ships it (docs/DEPLOY.md), and
+  # an apply never sends traffic to an untested revision.
   traffic {
     type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
     percent = 100
@@ -111,8 +127,9 @@ resource "google_cloud_run_v2_service" "ledger" {
 
   lifecycle {
     ignore_changes = [
-      # Cloud Build deploys a new image per commit.
+      # The deploy build deploys a new image per commit, and moves the traffic.
       template[0].containers[0].image,
+      traffic,
       # Set by gcloud on each deploy.
       client,
       client_version,
@@ -139,13 +156,13 @@ resource "google_cloud_run_v2_service_iam_member" "invokers" {
   member   = each.value
 }
 
-# The build's smoke test calls /readyz and one read after each deploy.
-resource "google_cloud_run_v2_service_iam_member" "build_invoker" {
+# The deploy's smoke test calls one read on the new revision's tag URL.
+resource "google_cloud_run_v2_service_iam_member" "deploy_invoker" {
   project  = var.project_id
   location = google_cloud_run_v2_service.ledger.location
   name     = google_cloud_run_v2_service.ledger.name
   role     = "roles/run.invoker"
-  member   = google_service_account.build.member
+  member   = google_service_account.deploy.member
 }
 
 # `gcloud run deploy --no-allow-unauthenticated` re-asserts on every deploy that the
@@ -156,17 +173,17 @@ resource "google_project_iam_custom_role" "run_service_iam_editor" {
   project     = var.project_id
   role_id     = "${replace(var.service_name, "-", "_")}RunServiceIamEditor"
   title       = "Ledger: edit one Cloud Run service's IAM policy"
-  description = "Lets the ledger build keep its Cloud Run service private (gcloud run deploy --no-allow-unauthenticated)."
+  description = "Lets the ledger deploy keep its Cloud Run service private (gcloud run deploy --no-allow-unauthenticated)."
   permissions = [
     "run.services.getIamPolicy",
     "run.services.setIamPolicy",
   ]
 }
 
-resource "google_cloud_run_v2_service_iam_member" "build_keeps_service_private" {
+resource "google_cloud_run_v2_service_iam_member" "deploy_keeps_service_private" {
   project  = var.project_id
   location = google_cloud_run_v2_service.ledger.location
   name     = google_cloud_run_v2_service.ledger.name
   role     = google_project_iam_custom_role.run_service_iam_editor.id
-  member   = google_service_account.build.member
+  member   = google_service_account.deploy.member
 }

@@ -1,10 +1,16 @@
-# Two identities, no keys (no google_service_account_key anywhere: keys are what leaks).
+# Four identities, no keys (no google_service_account_key anywhere: keys are what leaks).
 #
-#   ledger-runtime  the service on Cloud Run (and, federated, on GitHub Actions and AWS
-#                   Lambda): may only assume the Spanner database roles ledger_reader and
-#                   ledger_writer on the ledger database. No DDL, no admin, no project roles.
-#   ledger-build    Cloud Build: pushes images, applies DDL (the only DDL holder), deploys
-#                   the service as ledger-runtime, and calls it once for the smoke test.
+#   ledger-runtime  the service on Cloud Run (and, federated, the AWS Lambda path): may
+#                   only assume the Spanner database roles ledger_reader and ledger_writer
+#                   on the ledger database, and write the Spanner client's own metrics.
+#                   No DDL, no admin.
+#   ledger-build    Cloud Build on every push to main (cloudbuild.yaml): runs the tests
+#                   and pushes the image. No Spanner, no Cloud Run, no other account.
+#   ledger-deploy   Cloud Build after a person approved (cloudbuild-deploy.yaml): applies
+#                   DDL (a custom role: no drop, no IAM), deploys a revision without
+#                   traffic as ledger-runtime, smoke-tests it, then moves traffic to it.
+#   ledger-ci       GitHub Actions (wif.tf): holds nothing. It cannot read or write the
+#                   ledger and cannot act as any other account.
 
 resource "google_service_account" "runtime" {
   project      = var.project_id
@@ -18,8 +24,26 @@ resource "google_service_account" "runtime" {
 resource "google_service_account" "build" {
   project      = var.project_id
   account_id   = var.build_service_account_id
-  display_name = "ledger build and deploy"
-  description  = "Cloud Build for spanner-ledger: test, push, migrate (DDL), deploy, smoke test. No keys."
+  display_name = "ledger build"
+  description  = "Cloud Build for spanner-ledger on every push: test, build, push the image. No database, no deploy; no keys."
+
+  depends_on = [google_project_service.enabled["iam.googleapis.com"]]
+}
+
+resource "google_service_account" "deploy" {
+  project      = var.project_id
+  account_id   = var.deploy_service_account_id
+  display_name = "ledger deploy"
+  description  = "Cloud Build for spanner-ledger after approval: migrate (DDL, no drop, no IAM), deploy without traffic, smoke test, move traffic. No keys."
+
+  depends_on = [google_project_service.enabled["iam.googleapis.com"]]
+}
+
+resource "google_service_account" "ci" {
+  project      = var.project_id
+  account_id   = var.ci_service_account_id
+  display_name = "ledger CI (GitHub Actions)"
+  description  = "GitHub Actions of the ledger repository, federated (wif.tf). No data access, cannot act as another account; no keys."
 
   depends_on = [google_project_service.enabled["iam.googleapis.com"]]
 }
@@ -56,45 +80,119 @@ resource "google_spanner_database_iam_member" "runtime_database_roles" {
   }
 }
 
-# ----------------------------------------------------------------------------------
-# Build and deploy
-# ----------------------------------------------------------------------------------
-
-# DDL on this one database (the migration runner: tables, indexes, CREATE ROLE, GRANT).
-resource "google_spanner_database_iam_member" "build_ddl" {
-  project  = var.project_id
-  instance = google_spanner_instance.ledger.name
-  database = google_spanner_database.ledger.name
-  role     = "roles/spanner.databaseAdmin"
-  member   = google_service_account.build.member
-}
-
-# Deploy revisions. Project-level because the deploy also reads the revisions and
-# operations it creates; it cannot change IAM (see cloud_run.tf for that one exception).
-resource "google_project_iam_member" "build_run_developer" {
+# The Spanner client's built-in metrics (on by default in the pinned google-cloud-spanner:
+# GFE and attempt latencies, retries, per operation) are exported to Cloud Monitoring as
+# the runtime account. The predefined Spanner data roles carry
+# monitoring.timeSeries.create; the fine-grained roles above do not, so without this the
+# exporter is refused. They are kept on deliberately: they are the client-side half of
+# every Spanner latency question. Write-only (no reads of any metric), and the
+# Monitoring API is enabled in apis.tf.
+resource "google_project_iam_member" "runtime_metric_writer" {
   project = var.project_id
-  role    = "roles/run.developer"
-  member  = google_service_account.build.member
+  role    = "roles/monitoring.metricWriter"
+  member  = google_service_account.runtime.member
 }
 
-# Build logs (options.logging: CLOUD_LOGGING_ONLY in cloudbuild.yaml).
+# ----------------------------------------------------------------------------------
+# Build (every push): test and push the image, nothing else
+# ----------------------------------------------------------------------------------
+
+# Build logs (options.logging: CLOUD_LOGGING_ONLY in both build configs).
 resource "google_project_iam_member" "build_log_writer" {
   project = var.project_id
   role    = "roles/logging.logWriter"
   member  = google_service_account.build.member
 }
 
+# (Push to the ledger repository: artifact_registry.tf. Read the manual-build staging
+# bucket: cloud_build.tf.)
+
+# ----------------------------------------------------------------------------------
+# Deploy (after approval): migrate, deploy without traffic, smoke test, move traffic
+# ----------------------------------------------------------------------------------
+
+# What `python -m api.spanner.migrations up|status|force` calls, and nothing more
+# (api/spanner/migrations/): GetDatabase/GetDatabaseDdl (exists, dialect), one
+# UpdateDatabaseDdl per file (tables, indexes, and the CREATE ROLE / GRANT statements of
+# fine-grained access control, which are ordinary DDL: Spanner documents them as
+# `gcloud spanner databases ddl update`, i.e. spanner.databases.updateDdl), polling
+# that operation, sessions, and reading and writing its bookkeeping tables
+# (SchemaMigrations*) in read-write transactions.
+#
+# Unlike roles/spanner.databaseAdmin (what the build held before) it cannot drop the
+# database, read or change its IAM policy, create databases or backups, or restore; unlike
+# roles/spanner.databaseUser it has no partitioned DML and no quorum changes.
+# spanner.databases.read/select/write are database-wide (IAM has no per-table grant), so
+# it can still read and write ledger rows, and DDL itself can drop a table: the approval
+# gate on the deploy trigger and the review of spanner_ddl/ (tests/deploy/
+# test_migrations_expand_only.py) are what stand in front of that.
+resource "google_project_iam_custom_role" "spanner_migrator" {
+  project     = var.project_id
+  role_id     = "${replace(var.service_name, "-", "_")}SpannerMigrator"
+  title       = "Ledger: apply schema migrations"
+  description = "DDL (tables, indexes, database roles, grants) and the migration runner's bookkeeping on the ledger database. No drop, no IAM, no backups."
+  permissions = [
+    "spanner.databases.get",
+    "spanner.databases.getDdl",
+    "spanner.databases.updateDdl",
+    "spanner.databaseOperations.get",
+    "spanner.sessions.create",
+    "spanner.sessions.get",
+    "spanner.sessions.delete",
+    "spanner.databases.beginOrRollbackReadWriteTransaction",
+    "spanner.databases.beginReadOnlyTransaction",
+    "spanner.databases.select",
+    "spanner.databases.read",
+    "spanner.databases.write",
+  ]
+}
+
+# Bound on this one database only.
+resource "google_spanner_database_iam_member" "deploy_migrator" {
+  project  = var.project_id
+  instance = google_spanner_instance.ledger.name
+  database = google_spanner_database.ledger.name
+  role     = google_project_iam_custom_role.spanner_migrator.id
+  member   = google_service_account.deploy.member
+}
+
+# Deploy revisions and move traffic. Project-level because the deploy also reads the
+# revisions and operations it creates; it cannot change IAM (see cloud_run.tf for that
+# one exception).
+resource "google_project_iam_member" "deploy_run_developer" {
+  project = var.project_id
+  role    = "roles/run.developer"
+  member  = google_service_account.deploy.member
+}
+
+resource "google_project_iam_member" "deploy_log_writer" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.deploy.member
+}
+
 # actAs the runtime account (gcloud run deploy --service-account) - that account only.
-resource "google_service_account_iam_member" "build_acts_as_runtime" {
+# actAs lets the deploy attach the account to a revision; it cannot mint the runtime
+# account's tokens (no serviceAccountTokenCreator, no workloadIdentityUser).
+resource "google_service_account_iam_member" "deploy_acts_as_runtime" {
   service_account_id = google_service_account.runtime.name
   role               = "roles/iam.serviceAccountUser"
-  member             = google_service_account.build.member
+  member             = google_service_account.deploy.member
 }
 
 # The smoke test's ID token: Cloud Build mints it for the build's own account, which
 # needs iam.serviceAccounts.getOpenIdToken on itself (and on nothing else).
-resource "google_service_account_iam_member" "build_id_token_for_itself" {
-  service_account_id = google_service_account.build.name
+resource "google_service_account_iam_member" "deploy_id_token_for_itself" {
+  service_account_id = google_service_account.deploy.name
   role               = "roles/iam.serviceAccountOpenIdTokenCreator"
-  member             = google_service_account.build.member
+  member             = google_service_account.deploy.member
 }
+
+# ----------------------------------------------------------------------------------
+# CI (GitHub Actions): deliberately nothing
+# ----------------------------------------------------------------------------------
+#
+# google_service_account.ci holds no role on anything. A workflow that needs a Google
+# API gets exactly that, here, bound to this account - never a Spanner role, never
+# roles/iam.serviceAccountUser or serviceAccountTokenCreator on another account
+# (tests/deploy/test_infra.py fails if it does).

@@ -14,8 +14,18 @@ output "runtime_service_account_email" {
 }
 
 output "build_service_account_email" {
-  description = "Cloud Build's identity: push, migrate (DDL), deploy, smoke test."
+  description = "The build-main trigger's identity (every push): test, build, push the image."
   value       = google_service_account.build.email
+}
+
+output "deploy_service_account_email" {
+  description = "The deploy-main trigger's identity (after approval): migrate, deploy without traffic, smoke test, move traffic."
+  value       = google_service_account.deploy.email
+}
+
+output "ci_service_account_email" {
+  description = "The identity GitHub Actions gets through workload identity federation: no role on anything."
+  value       = google_service_account.ci.email
 }
 
 output "hold_expiry_service_account_email" {
@@ -38,14 +48,24 @@ output "spanner_database" {
   value       = google_spanner_database.ledger.name
 }
 
+output "spanner_backup_schedule" {
+  description = "The daily full backup schedule of the ledger database (docs/OPERATIONS.md)."
+  value       = google_spanner_backup_schedule.daily_full.id
+}
+
 output "build_source_staging_dir" {
   description = "Pass as --gcs-source-staging-dir to `gcloud builds submit`."
   value       = "gs://${google_storage_bucket.build_source.name}/source"
 }
 
 output "cloudbuild_substitutions" {
-  description = "The --substitutions argument for a manual `gcloud builds submit` (append COMMIT_SHA=$(git rev-parse HEAD))."
+  description = "The --substitutions argument for a manual `gcloud builds submit --config cloudbuild.yaml` (append COMMIT_SHA=$(git rev-parse HEAD))."
   value       = join(",", [for k, v in local.build_substitutions : "${k}=${v}"])
+}
+
+output "cloudbuild_deploy_substitutions" {
+  description = "The --substitutions argument for a manual `gcloud builds submit --config cloudbuild-deploy.yaml` (append COMMIT_SHA=<the commit whose image to deploy>)."
+  value       = join(",", [for k, v in local.deploy_substitutions : "${k}=${v}"])
 }
 
 output "workload_identity_provider_github" {

@@ -15,6 +15,10 @@ resource "google_spanner_instance" "ledger" {
   processing_units = var.spanner_processing_units
   force_destroy    = false
 
+  # No automatic "default" schedule (daily, kept 7 days) on databases created here: the
+  # one backup schedule is the one declared below, so a restore has one list to pick from.
+  default_backup_schedule_type = "NONE"
+
   depends_on = [google_project_service.enabled["spanner.googleapis.com"]]
 }
 
@@ -35,4 +39,36 @@ resource "google_spanner_database" "ledger" {
     # The migration runner applies DDL; Terraform must never try to reconcile it.
     ignore_changes = [ddl]
   }
+}
+
+# ----------------------------------------------------------------------------------
+# Recovery: a 7-day point-in-time window, and a daily full backup kept longer
+# ----------------------------------------------------------------------------------
+#
+# version_retention_period (above, 7 days) lets a restore go back to any second of the
+# last week: a bad deploy, a bad batch, an operator's mistake noticed within days. The
+# schedule below adds one externally consistent copy a day, kept
+# var.spanner_backup_retention_days (35 by default): a month-end reconciliation that
+# finds something wrong in the previous month, plus a working week to notice and act.
+# Longer keeps more full copies of the database for no recovery point the ledger needs:
+# its history is never deleted or rewritten, so backups guard against corruption and
+# destructive mistakes, not against needing old rows. Restoring, checking and switching
+# the service over: docs/OPERATIONS.md.
+#
+# The schedule belongs to the database (dropped with it); the backups it made do not.
+resource "google_spanner_backup_schedule" "daily_full" {
+  project  = var.project_id
+  instance = google_spanner_instance.ledger.name
+  database = google_spanner_database.ledger.name
+  name     = "daily-full"
+
+  retention_duration = "${var.spanner_backup_retention_days * 86400}s"
+
+  spec {
+    cron_spec {
+      text = var.spanner_backup_schedule_cron
+    }
+  }
+
+  full_backup_spec {}
 }

@@ -50,9 +50,26 @@ variable "spanner_database_name" {
 }
 
 variable "spanner_version_retention_period" {
-  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it)."
+  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it; docs/OPERATIONS.md restores to any second in it)."
   type        = string
   default     = "7d"
+}
+
+variable "spanner_backup_schedule_cron" {
+  description = "When the daily full backup is taken (unix-cron, UTC; Spanner allows 12-hour, daily, weekly or monthly). The backup is an externally consistent copy as of that time."
+  type        = string
+  default     = "0 3 * * *"
+}
+
+variable "spanner_backup_retention_days" {
+  description = "How long each daily full backup is kept, in days (Spanner allows up to 366). The 7-day version retention covers any second of the last week; these cover the rest, one point a day. See docs/OPERATIONS.md for why 35."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.spanner_backup_retention_days >= 8 && var.spanner_backup_retention_days <= 366 && floor(var.spanner_backup_retention_days) == var.spanner_backup_retention_days
+    error_message = "spanner_backup_retention_days must be a whole number of days from 8 (longer than the 7-day point-in-time window, or the backups add nothing) to 366 (Spanner's maximum)."
+  }
 }
 
 variable "deletion_protection" {
@@ -72,13 +89,25 @@ variable "runtime_service_account_id" {
 }
 
 variable "build_service_account_id" {
-  description = "Account ID (the part before @) of the service account Cloud Build runs as: builds, migrates (DDL) and deploys."
+  description = "Account ID (the part before @) of the service account the build-main trigger runs as on every push (cloudbuild.yaml): tests, builds and pushes the image; no database, no deploy."
   type        = string
   default     = "ledger-build"
 }
 
+variable "deploy_service_account_id" {
+  description = "Account ID (the part before @) of the service account the deploy-main trigger runs as after approval (cloudbuild-deploy.yaml): migrates (DDL without drop or IAM), deploys without traffic, smoke-tests, moves traffic."
+  type        = string
+  default     = "ledger-deploy"
+}
+
+variable "ci_service_account_id" {
+  description = "Account ID (the part before @) of the service account GitHub Actions acts as through workload identity federation. It holds no role: no data access, no other account."
+  type        = string
+  default     = "ledger-ci"
+}
+
 variable "artifact_repository_id" {
-  description = "Artifact Registry Docker repository that holds the ledger's images (_REPOSITORY in cloudbuild.yaml)."
+  description = "Artifact Registry Docker repository that holds the ledger's images (_REPOSITORY in both build configs)."
   type        = string
   default     = "ledger"
 }
@@ -100,7 +129,7 @@ variable "initial_image" {
 # ----------------------------------------------------------------------------------
 
 variable "service_name" {
-  description = "Name of the Cloud Run service (_SERVICE in cloudbuild.yaml); also the image name."
+  description = "Name of the Cloud Run service (_SERVICE in both build configs); also the image name."
   type        = string
   default     = "ledger"
 }
@@ -236,13 +265,13 @@ variable "github_repository" {
 }
 
 variable "trigger_branch_regex" {
-  description = "Branches whose pushes run cloudbuild.yaml (test, build, migrate, deploy, smoke test)."
+  description = "Branches whose pushes run both triggers: cloudbuild.yaml (test, build, push) at once, cloudbuild-deploy.yaml (migrate, deploy, smoke test, traffic) after approval."
   type        = string
   default     = "^main$"
 }
 
 variable "github_actions_subject_suffix" {
-  description = "What follows repo:<owner>/<repository>: in the GitHub Actions OIDC `sub` claim allowed to act as the runtime service account: ref:refs/heads/main (push workflows on main) or environment:<name> (jobs bound to a GitHub environment)."
+  description = "What follows repo:<owner>/<repository>: in the GitHub Actions OIDC `sub` claim allowed to act as the CI service account (never the runtime one): ref:refs/heads/main (push workflows on main) or environment:<name> (jobs bound to a GitHub environment)."
   type        = string
   default     = "ref:refs/heads/main"
 
@@ -253,13 +282,24 @@ variable "github_actions_subject_suffix" {
 }
 
 variable "create_build_trigger" {
-  description = "Create the Cloud Build trigger. Needs the Cloud Build GitHub app connected to the repository first (see docs/DEPLOY.md); set false to deploy with `gcloud builds submit` only."
+  description = "Create the two Cloud Build triggers (build-main on every push, deploy-main after approval). Needs the Cloud Build GitHub app connected to the repository first (see docs/DEPLOY.md); set false to deploy with `gcloud builds submit` only."
   type        = bool
   default     = true
 }
 
+variable "deploy_approvers" {
+  description = "IAM members who may approve deploy-main builds, and so production migrations and traffic moves (roles/cloudbuild.builds.approver on the project), e.g. [\"group:ledger-releases@example.com\"]. Project Owners can approve too."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deploy_approvers : !contains(["allUsers", "allAuthenticatedUsers"], m) && can(regex("^(user|group|serviceAccount):", m))])
+    error_message = "deploy_approvers are user:, group: or serviceAccount: members; never allUsers or allAuthenticatedUsers."
+  }
+}
+
 variable "emulator_version" {
-  description = "Cloud Spanner emulator image tag the build's test step runs against (_EMULATOR_VERSION)."
+  description = "Cloud Spanner emulator image tag the build's test step runs against (_EMULATOR_VERSION in cloudbuild.yaml)."
   type        = string
   default     = "1.5.28"
 }

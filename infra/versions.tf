@@ -4,7 +4,7 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.10.0, < 7.0.0"
+      version = ">= 6.11.0, < 7.0.0" # 6.11: google_spanner_instance.default_backup_schedule_type
     }
   }
 

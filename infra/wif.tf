@@ -1,17 +1,21 @@
-# Workload identity federation: the two places outside Google Cloud that run the ledger
-# (or its integration jobs) act as the runtime service account without a key file.
+# Workload identity federation: two places outside Google Cloud get a Google identity
+# without a key file.
 #
-#   GitHub Actions  only workflows of var.github_owner/var.github_repository
-#   AWS Lambda      only sessions of the Lambda's execution role in var.aws_account_id
+#   GitHub Actions  only workflows of var.github_owner/var.github_repository, as the CI
+#                   account ledger-ci, which holds no data access (iam.tf). Never as the
+#                   runtime account: a workflow on main could otherwise write Entries
+#                   and Transfers straight into Spanner, past every rule of the ledger.
+#   AWS Lambda      only sessions of the Lambda's execution role in var.aws_account_id,
+#                   as the runtime account: that Lambda *is* the ledger (main.handler).
 #
-# Each is bound to the runtime account with roles/iam.workloadIdentityUser for exactly
-# that principal set - never the whole pool.
+# Each is bound with roles/iam.workloadIdentityUser for exactly that principal set -
+# never the whole pool.
 
 resource "google_iam_workload_identity_pool" "ledger" {
   project                   = var.project_id
   workload_identity_pool_id = "${var.service_name}-pool"
   display_name              = "ledger federation"
-  description               = "GitHub Actions and AWS Lambda acting as the ledger runtime account."
+  description               = "GitHub Actions (as the CI account) and AWS Lambda (as the ledger runtime account)."
 
   depends_on = [
     google_project_service.enabled["iam.googleapis.com"],
@@ -42,8 +46,7 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   }
 
   # Tokens from any other repository - or from this repository's other branches, pull
-  # requests and forks - are rejected at the token exchange: only the production branch
-  # may act as the production ledger's identity.
+  # requests and forks - are rejected at the token exchange.
   # (`sub` is repo:OWNER/REPO:ref:refs/heads/main for a push workflow on main, or
   # repo:OWNER/REPO:environment:NAME for a job bound to a GitHub environment.)
   attribute_condition = "assertion.repository == '${var.github_owner}/${var.github_repository}' && assertion.sub == 'repo:${var.github_owner}/${var.github_repository}:${var.github_actions_subject_suffix}'"
@@ -53,8 +56,8 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   }
 }
 
-resource "google_service_account_iam_member" "github_acts_as_runtime" {
-  service_account_id = google_service_account.runtime.name
+resource "google_service_account_iam_member" "github_acts_as_ci" {
+  service_account_id = google_service_account.ci.name
   role               = "roles/iam.workloadIdentityUser"
   member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.ledger.name}/attribute.repository/${local.github_repository_full_name}"
 }

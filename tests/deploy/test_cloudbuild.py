@@ -1,50 +1,43 @@
-"""cloudbuild.yaml, read as data: the delivery pipeline's order, identity and privacy.
+"""cloudbuild.yaml, the build half that runs on every push: its order, what it may touch,
+and that a retry of the same commit does not fail at the push.
 
-Pure file parsing: nothing here talks to Google Cloud.
+Read as data; the skip-or-push scripts also run, against stand-ins for gcloud and docker
+(nothing here talks to Google Cloud).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support import ROOT
-
-CLOUDBUILD = ROOT / "cloudbuild.yaml"
-TRIGGER_TF = ROOT / "infra" / "cloud_build.tf"
+from tests.deploy.cloudbuild_config import (
+    BUILD_CONFIG,
+    BUILT_IN_SUBSTITUTIONS,
+    args_text,
+    env_of,
+    load,
+    position,
+    render,
+    script,
+    step,
+    substitution_refs,
+)
+from tests.deploy.hcl import local_map
 
 IMAGE = "${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/${_SERVICE}:$COMMIT_SHA"
-
-# What Cloud Build itself substitutes (for all builds, or for triggered / manual
-# builds that pass them), see "Substituting variable values" in the Cloud Build docs.
-BUILT_IN_SUBSTITUTIONS = {
-    "PROJECT_ID",
-    "PROJECT_NUMBER",
-    "BUILD_ID",
-    "LOCATION",
-    "COMMIT_SHA",
-    "SHORT_SHA",
-    "REVISION_ID",
-    "REPO_NAME",
-    "REPO_FULL_NAME",
-    "BRANCH_NAME",
-    "TAG_NAME",
-    "REF_NAME",
-    "TRIGGER_NAME",
-    "TRIGGER_BUILD_CONFIG_PATH",
-    "SERVICE_ACCOUNT_EMAIL",
-    "SERVICE_ACCOUNT",
-}
 
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    loaded = yaml.safe_load(CLOUDBUILD.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
+    return load(BUILD_CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -52,45 +45,19 @@ def steps(config: dict[str, Any]) -> list[dict[str, Any]]:
     return list(config["steps"])
 
 
-def step(steps: list[dict[str, Any]], step_id: str) -> dict[str, Any]:
-    matches = [s for s in steps if s.get("id") == step_id]
-    assert len(matches) == 1, f"expected exactly one step with id {step_id!r}"
-    return matches[0]
-
-
-def position(steps: list[dict[str, Any]], step_id: str) -> int:
-    return steps.index(step(steps, step_id))
-
-
-def args_text(s: dict[str, Any]) -> str:
-    return "\n".join(str(a) for a in s.get("args", []))
-
-
-def env_of(s: dict[str, Any]) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in s.get("env", []))
-
-
-def substitution_refs(text: str) -> set[str]:
-    """Names Cloud Build would substitute in ``text`` ($$ is an escaped dollar)."""
-    unescaped = text.replace("$$", "")
-    return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", unescaped))
-
-
 # --- order -----------------------------------------------------------------------
 
 
-def test_steps_run_in_delivery_order(steps):
-    order = ["test", "build-image", "push-image", "migrate", "deploy", "smoke-test"]
-    positions = [position(steps, step_id) for step_id in order]
-    assert positions == sorted(positions)
-
-
-def test_tests_pass_before_the_image_is_pushed(steps):
-    assert position(steps, "test") < position(steps, "push-image")
-
-
-def test_schema_is_migrated_before_the_deploy(steps):
-    assert position(steps, "migrate") < position(steps, "deploy")
+def test_steps_run_in_build_order(steps):
+    order = [
+        "start-emulator",
+        "test",
+        "stop-emulator",
+        "find-pushed-image",
+        "build-image",
+        "push-image",
+    ]
+    assert [s["id"] for s in steps] == order
 
 
 def test_every_step_waits_for_the_one_before_it(steps):
@@ -101,6 +68,29 @@ def test_every_step_waits_for_the_one_before_it(steps):
 def test_no_step_may_fail_without_failing_the_build(steps):
     tolerant = [s["id"] for s in steps if s.get("allowFailure") or s.get("allowExitCodes")]
     assert tolerant == []
+
+
+def test_tests_pass_before_the_image_is_pushed(steps):
+    assert position(steps, "test") < position(steps, "push-image")
+
+
+# --- what this build may touch: images, nothing else -----------------------------------
+
+
+def test_the_build_neither_migrates_nor_deploys():
+    text = BUILD_CONFIG.read_text()
+    assert "api.spanner.migrations" not in text
+    assert "gcloud run" not in text
+    assert not re.search(r"_SPANNER_|_RUNTIME_SA|_DEPLOY_SA", text)
+
+
+def test_build_runs_as_its_dedicated_service_account(config):
+    assert config["serviceAccount"] == "projects/$PROJECT_ID/serviceAccounts/${_BUILD_SA}"
+    default = config["substitutions"]["_BUILD_SA"]
+    assert default.startswith("ledger-build@")
+    assert not default.endswith(
+        ("cloudbuild.gserviceaccount.com", "-compute@developer.gserviceaccount.com")
+    )
 
 
 # --- 1. tests against an emulator --------------------------------------------------
@@ -127,90 +117,113 @@ def test_test_step_runs_the_full_test_command(steps):
     assert re.search(r"^\s*make test\s*$", args_text(step(steps, "test")), re.MULTILINE)
 
 
-# --- 2. build and push ---------------------------------------------------------------
+# --- 2-3. build and push, once per commit -------------------------------------------------
 
 
 def test_image_is_tagged_with_the_commit_sha(steps):
-    assert f"--tag={IMAGE}" in step(steps, "build-image")["args"]
+    text = script(step(steps, "build-image"))
+    assert f'--tag="{IMAGE}"' in text
+    assert "--label=org.opencontainers.image.revision=$COMMIT_SHA" in text
 
 
 def test_the_built_image_is_the_one_pushed(steps):
-    assert step(steps, "push-image")["args"] == ["push", IMAGE]
+    assert re.search(
+        rf'^docker push "{re.escape(IMAGE)}"$', script(step(steps, "push-image")), re.M
+    )
 
 
-# --- 3. migrate ------------------------------------------------------------------------
+def test_build_and_push_are_skipped_when_the_commit_was_pushed_before(steps):
+    for step_id in ("build-image", "push-image"):
+        first = script(step(steps, step_id)).splitlines()[0]
+        assert first.startswith("if [ -s /workspace/pushed-digest ]; then"), step_id
+        assert first.endswith("exit 0; fi"), step_id
 
 
-def test_migrations_run_from_the_pushed_image(steps):
-    migrate = step(steps, "migrate")
-    assert migrate["name"] == IMAGE
-    assert [migrate["entrypoint"], *migrate["args"]] == [
-        "python",
-        "-m",
-        "api.spanner.migrations",
-        "up",
+def fake(bin_dir: Path, name: str, body: str) -> None:
+    path = bin_dir / name
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+# Stand-ins: gcloud answers `artifacts docker images describe` from $FAKE_DESCRIBE
+# ("digest:<d>", "missing" or "denied"); docker records its argv in $FAKE_LOG.
+FAKE_GCLOUD = """
+import os, sys
+mode = os.environ["FAKE_DESCRIBE"]
+assert sys.argv[1:5] == ["artifacts", "docker", "images", "describe"], sys.argv
+if mode.startswith("digest:"):
+    print(mode.split(":", 1)[1])
+elif mode == "missing":
+    sys.exit("ERROR: (gcloud.artifacts.docker.images.describe) NOT_FOUND: image not found")
+else:
+    sys.exit("ERROR: (gcloud.artifacts.docker.images.describe) PERMISSION_DENIED")
+"""
+FAKE_DOCKER = """
+import os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(" ".join(sys.argv[1:3]) + "\\n")
+"""
+
+
+def run_push_steps(steps, tmp_path: Path, describe: str) -> tuple[list[int], list[str]]:
+    """Run find-pushed-image, build-image and push-image in order, as Cloud Build would
+    (stopping at the first failure); returns their exit codes and docker's calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake(bin_dir, "gcloud", FAKE_GCLOUD)
+    fake(bin_dir, "docker", FAKE_DOCKER)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    log = tmp_path / "docker.log"
+    values = {
+        "_REGION": "us-central1",
+        "_REPOSITORY": "ledger",
+        "_SERVICE": "ledger",
+        "PROJECT_ID": "p",
+        "COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+    }
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_DESCRIBE": describe,
+        "FAKE_LOG": str(log),
+    }
+    codes = []
+    for step_id in ("find-pushed-image", "build-image", "push-image"):
+        text = render(script(step(steps, step_id)), values, workspace)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", text], env=env, capture_output=True, check=False
+        )
+        codes.append(done.returncode)
+        if done.returncode:
+            break
+    calls = log.read_text().splitlines() if log.exists() else []
+    return codes, calls
+
+
+def test_a_commit_pushed_before_is_neither_built_nor_pushed_again(steps, tmp_path):
+    codes, calls = run_push_steps(steps, tmp_path, "digest:sha256:" + "a" * 64)
+    assert codes == [0, 0, 0]
+    assert calls == []
+
+
+def test_a_new_commit_is_built_and_pushed(steps, tmp_path):
+    codes, calls = run_push_steps(steps, tmp_path, "missing")
+    assert codes == [0, 0, 0]
+    assert calls == [
+        "build --pull",
+        "push us-central1-docker.pkg.dev/p/ledger/ledger:"
+        + "0123456789abcdef0123456789abcdef01234567",
     ]
 
 
-def test_migrations_target_the_real_database(steps):
-    env = env_of(step(steps, "migrate"))
-    assert env["LEDGER_SPANNER_INSTANCE"] == "${_SPANNER_INSTANCE}"
-    assert env["LEDGER_SPANNER_DATABASE"] == "${_SPANNER_DATABASE}"
-    assert "SPANNER_EMULATOR_HOST" not in env
-
-
-# --- 4. deploy -----------------------------------------------------------------------
-
-
-def test_deploy_ships_the_pushed_image(steps):
-    assert f"--image={IMAGE}" in step(steps, "deploy")["args"]
-
-
-def test_deploy_keeps_the_service_private(steps):
-    args = step(steps, "deploy")["args"]
-    assert "--no-allow-unauthenticated" in args
-    assert "--allow-unauthenticated" not in args
-
-
-def test_deploy_runs_the_service_as_the_runtime_account(steps):
-    assert "--service-account=${_RUNTIME_SA}" in step(steps, "deploy")["args"]
-
-
-def test_deploy_takes_scaling_and_timeouts_from_substitutions(steps):
-    args = step(steps, "deploy")["args"]
-    for flag in (
-        "--cpu-boost",
-        "--min-instances=${_MIN_INSTANCES}",
-        "--concurrency=${_CONCURRENCY}",
-        "--timeout=${_TIMEOUT}",
-    ):
-        assert flag in args
-
-
-# --- 5. smoke test --------------------------------------------------------------------
-
-
-def test_smoke_test_checks_readiness_and_one_read(steps):
-    script = args_text(step(steps, "smoke-test"))
-    assert "call /readyz" in script
-    assert "call '/v1/accounts?page_size=1'" in script
-
-
-def test_smoke_test_authenticates_with_an_id_token_for_the_service_url(steps):
-    script = args_text(step(steps, "smoke-test"))
-    assert "service-accounts/default/identity?audience=$$url" in script
-    assert 'Authorization: Bearer $$token"' in script
+def test_a_failed_look_up_fails_the_build_rather_than_guessing(steps, tmp_path):
+    codes, calls = run_push_steps(steps, tmp_path, "denied")
+    assert codes == [1]
+    assert calls == []
 
 
 # --- identity, secrets, logging ---------------------------------------------------------
-
-
-def test_build_runs_as_its_dedicated_service_account(config):
-    assert config["serviceAccount"] == "projects/$PROJECT_ID/serviceAccounts/${_BUILD_SA}"
-    default = config["substitutions"]["_BUILD_SA"]
-    assert not default.endswith(
-        ("cloudbuild.gserviceaccount.com", "-compute@developer.gserviceaccount.com")
-    )
 
 
 def test_build_logs_go_to_cloud_logging_only(config):
@@ -218,13 +231,13 @@ def test_build_logs_go_to_cloud_logging_only(config):
 
 
 def test_nothing_is_made_public():
-    text = CLOUDBUILD.read_text()
+    text = BUILD_CONFIG.read_text()
     assert "allUsers" not in text
     assert "allAuthenticatedUsers" not in text
 
 
 def test_no_key_material_or_key_files():
-    text = CLOUDBUILD.read_text()
+    text = BUILD_CONFIG.read_text()
     assert "-----BEGIN" not in text
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in text
     assert not re.search(r"\.json\b", text)
@@ -232,21 +245,6 @@ def test_no_key_material_or_key_files():
 
 
 # --- substitutions ---------------------------------------------------------------------
-
-
-def test_the_substitutions_the_issue_names_are_declared(config):
-    required = {
-        "_REGION",
-        "_SPANNER_INSTANCE",
-        "_SPANNER_DATABASE",
-        "_SERVICE",
-        "_REPOSITORY",
-        "_RUNTIME_SA",
-        "_MIN_INSTANCES",
-        "_CONCURRENCY",
-        "_TIMEOUT",
-    }
-    assert required <= set(config["substitutions"])
 
 
 def test_every_substitution_used_is_declared_or_built_in(config):
@@ -265,8 +263,4 @@ def test_shell_variables_are_escaped_from_cloud_build(steps):
 
 
 def test_the_trigger_passes_exactly_the_declared_substitutions(config):
-    text = TRIGGER_TF.read_text()
-    block = re.search(r"build_substitutions = \{(.*?)\n  \}", text, re.DOTALL)
-    assert block is not None
-    passed = set(re.findall(r"^\s*(_[A-Z0-9_]+)\s*=", block.group(1), re.MULTILINE))
-    assert passed == set(config["substitutions"])
+    assert set(local_map("build_substitutions")) == set(config["substitutions"])

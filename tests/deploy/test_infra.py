@@ -1,7 +1,9 @@
-"""infra/*.tf, read as text: the security properties the ledger's deployment relies on.
+"""infra/*.tf, read as text: the security and recovery properties the ledger's deployment
+relies on.
 
-No Terraform binary or provider is needed: resource blocks are cut out of the HCL by
-brace matching (after comments are removed) and their attributes matched with regexes.
+No Terraform binary or provider is needed (tests/deploy/hcl.py cuts blocks out of the
+HCL). What Google does with these resources at apply time is not checked here: see
+docs/DEPLOY.md, "Not verified without a live project".
 """
 
 from __future__ import annotations
@@ -10,68 +12,39 @@ import re
 
 import pytest
 
-from tests.support import ROOT
+from tests.deploy.hcl import (
+    IAM_MEMBER_TYPES,
+    INFRA,
+    PUBLIC_MEMBERS,
+    attribute,
+    blocks,
+    nested,
+    source,
+    string_list,
+)
 
-INFRA = ROOT / "infra"
-PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
-
-
-def strip_comments(text: str) -> str:
-    """Drop `#` and `//` comments (outside strings) so that prose cannot match."""
-    out: list[str] = []
-    for line in text.splitlines():
-        in_string = False
-        cut = len(line)
-        i = 0
-        while i < len(line):
-            ch = line[i]
-            if ch == "\\" and in_string:
-                i += 2
-                continue
-            if ch == '"':
-                in_string = not in_string
-            elif not in_string and (ch == "#" or line.startswith("//", i)):
-                cut = i
-                break
-            i += 1
-        out.append(line[:cut])
-    return "\n".join(out)
-
-
-def source() -> str:
-    return "\n".join(strip_comments(p.read_text()) for p in sorted(INFRA.glob("*.tf")))
-
-
-def blocks(kind: str, type_name: str | None = None) -> dict[str, str]:
-    """`resource "TYPE" "NAME" { ... }` bodies keyed by "TYPE.NAME" (or "NAME" for variables)."""
-    text = source()
-    if kind == "variable":
-        header = re.compile(r'^variable "([^"]+)" \{', re.MULTILINE)
-    else:
-        type_pattern = type_name or '[^"]+'
-        header = re.compile(rf'^{kind} "({type_pattern})" "([^"]+)" \{{', re.MULTILINE)
-    found: dict[str, str] = {}
-    for match in header.finditer(text):
-        depth, i = 1, match.end()
-        while depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        key = ".".join(match.groups())
-        found[key] = text[match.end() : i - 1]
-    return found
-
-
-def attribute(body: str, name: str) -> str | None:
-    match = re.search(rf"^\s*{name}\s*=\s*(.+)$", body, re.MULTILINE)
-    return match.group(1).strip() if match else None
-
-
-IAM_MEMBER_TYPES = r"google_[a-z0-9_]+_iam_member"
+RUNTIME = "google_service_account.runtime.member"
+BUILD = "google_service_account.build.member"
+DEPLOY = "google_service_account.deploy.member"
+CI = "google_service_account.ci.member"
+MIGRATOR_ROLE = "google_project_iam_custom_role.spanner_migrator.id"
 
 
 @pytest.fixture(scope="module")
 def iam_members() -> dict[str, str]:
     return blocks("resource", IAM_MEMBER_TYPES)
+
+
+def grants_to(iam_members: dict[str, str], member: str) -> list[tuple[str, str | None]]:
+    """(resource type, role) of every binding whose member is ``member``."""
+    return sorted(
+        (name.split(".")[0], attribute(body, "role"))
+        for name, body in iam_members.items()
+        if attribute(body, "member") == member
+    )
+
+
+# --- nothing public, no keys ---------------------------------------------------------
 
 
 def test_no_binding_grants_anything_to_the_public(iam_members):
@@ -80,8 +53,9 @@ def test_no_binding_grants_anything_to_the_public(iam_members):
         assert not any(p in member for p in PUBLIC_MEMBERS), name
 
 
-def test_invoker_variable_refuses_public_members():
-    body = blocks("variable")["invoker_members"]
+@pytest.mark.parametrize("variable", ["invoker_members", "deploy_approvers"])
+def test_member_variables_refuse_public_members(variable):
+    body = blocks("variable")[variable]
     assert "validation" in body
     assert all(p in body for p in PUBLIC_MEMBERS)
 
@@ -95,6 +69,9 @@ def test_no_service_account_keys_are_created():
     assert 'resource "google_service_account_key"' not in source()
 
 
+# --- runtime: fine-grained access control, and its client's metrics ---------------------
+
+
 def test_database_role_user_is_limited_to_the_two_ledger_roles(iam_members):
     [body] = [b for b in iam_members.values() if '"roles/spanner.databaseRoleUser"' in b]
     expression = attribute(body, "expression") or ""
@@ -103,29 +80,157 @@ def test_database_role_user_is_limited_to_the_two_ledger_roles(iam_members):
     assert sorted(ends) == ["/ledger_reader", "/ledger_writer"]
 
 
-def test_runtime_account_holds_only_fine_grained_spanner_roles_on_the_database(iam_members):
-    granted = [
-        (name.split(".")[0], attribute(body, "role"))
-        for name, body in iam_members.items()
-        if attribute(body, "member") == "google_service_account.runtime.member"
-    ]
-    assert sorted(granted) == [
+def test_runtime_account_holds_fine_grained_spanner_roles_and_the_metric_writer(iam_members):
+    assert grants_to(iam_members, RUNTIME) == [
+        ("google_project_iam_member", '"roles/monitoring.metricWriter"'),
         ("google_spanner_database_iam_member", '"roles/spanner.databaseRoleUser"'),
         ("google_spanner_database_iam_member", '"roles/spanner.fineGrainedAccessUser"'),
     ]
 
 
-def test_ddl_rights_are_granted_on_the_database_only(iam_members):
+def test_the_monitoring_api_is_enabled_for_the_spanner_client_metrics():
+    [body] = blocks("resource", "google_project_service").values()
+    assert '"monitoring.googleapis.com"' in source()
+    assert "local.services" in body
+
+
+# --- nobody holds the Spanner admin roles; DDL only for the approved deploy -------------
+
+
+def test_no_binding_uses_a_predefined_spanner_admin_or_data_role(iam_members):
     for name, body in iam_members.items():
-        if attribute(body, "role") == '"roles/spanner.databaseAdmin"':
-            assert name.startswith("google_spanner_database_iam_member."), name
-            assert attribute(body, "member") == "google_service_account.build.member"
+        role = attribute(body, "role") or ""
+        assert not re.search(
+            r'"roles/spanner\.(admin|databaseAdmin|databaseUser|databaseReader)"', role
+        ), name
+
+
+def test_the_migrator_role_changes_the_schema_and_its_bookkeeping_and_nothing_else():
+    body = blocks("resource", "google_project_iam_custom_role")[
+        "google_project_iam_custom_role.spanner_migrator"
+    ]
+    permissions = set(string_list(body, "permissions"))
+    assert permissions == {
+        "spanner.databases.get",
+        "spanner.databases.getDdl",
+        "spanner.databases.updateDdl",
+        "spanner.databaseOperations.get",
+        "spanner.sessions.create",
+        "spanner.sessions.get",
+        "spanner.sessions.delete",
+        "spanner.databases.beginOrRollbackReadWriteTransaction",
+        "spanner.databases.beginReadOnlyTransaction",
+        "spanner.databases.select",
+        "spanner.databases.read",
+        "spanner.databases.write",
+    }
+    # What databaseAdmin holds and a migration must not: drop the database, see or change
+    # who may use it, create databases or backups, restore, or use fine-grained roles.
+    assert not permissions & {
+        "spanner.databases.drop",
+        "spanner.databases.setIamPolicy",
+        "spanner.databases.getIamPolicy",
+        "spanner.databases.create",
+        "spanner.databases.createBackup",
+        "spanner.backups.create",
+        "spanner.backups.restoreDatabase",
+        "spanner.databases.useRoleBasedAccess",
+        "spanner.databases.beginPartitionedDmlTransaction",
+    }
+
+
+def test_only_the_deploy_account_holds_the_migrator_role_on_the_database_alone(iam_members):
+    holders = [
+        (name.split(".")[0], attribute(body, "member"))
+        for name, body in iam_members.items()
+        if attribute(body, "role") == MIGRATOR_ROLE
+    ]
+    assert holders == [("google_spanner_database_iam_member", DEPLOY)]
 
 
 def test_no_basic_or_project_wide_spanner_roles():
     for name, body in blocks("resource", "google_project_iam_member").items():
         role = attribute(body, "role") or ""
         assert not re.search(r'"roles/(owner|editor|viewer|spanner\.[a-zA-Z]+)"', role), name
+
+
+# --- the build on every push can only push images ------------------------------------------
+
+
+def test_the_build_account_can_push_images_and_write_logs_and_nothing_else(iam_members):
+    assert grants_to(iam_members, BUILD) == [
+        ("google_artifact_registry_repository_iam_member", '"roles/artifactregistry.writer"'),
+        ("google_project_iam_member", '"roles/logging.logWriter"'),
+        ("google_storage_bucket_iam_member", '"roles/storage.objectViewer"'),
+    ]
+
+
+def test_the_deploy_account_holds_exactly_what_the_deploy_steps_call(iam_members):
+    assert grants_to(iam_members, DEPLOY) == sorted(
+        [
+            ("google_artifact_registry_repository_iam_member", '"roles/artifactregistry.reader"'),
+            ("google_cloud_run_v2_service_iam_member", '"roles/run.invoker"'),
+            (
+                "google_cloud_run_v2_service_iam_member",
+                "google_project_iam_custom_role.run_service_iam_editor.id",
+            ),
+            ("google_project_iam_member", '"roles/logging.logWriter"'),
+            ("google_project_iam_member", '"roles/run.developer"'),
+            ("google_service_account_iam_member", '"roles/iam.serviceAccountOpenIdTokenCreator"'),
+            ("google_service_account_iam_member", '"roles/iam.serviceAccountUser"'),
+            ("google_spanner_database_iam_member", MIGRATOR_ROLE),
+        ]
+    )
+
+
+def test_the_deploy_account_mints_id_tokens_for_itself_only(iam_members):
+    [body] = [
+        b
+        for b in iam_members.values()
+        if attribute(b, "role") == '"roles/iam.serviceAccountOpenIdTokenCreator"'
+    ]
+    assert attribute(body, "service_account_id") == "google_service_account.deploy.name"
+
+
+# --- CI (GitHub Actions): its own account, no data, no other identity ----------------------
+
+
+def test_the_ci_account_holds_no_role_at_all(iam_members):
+    assert grants_to(iam_members, CI) == []
+
+
+def test_github_actions_act_as_the_ci_account(iam_members):
+    github = [
+        body
+        for body in iam_members.values()
+        if "attribute.repository/" in (attribute(body, "member") or "")
+    ]
+    assert [attribute(b, "service_account_id") for b in github] == [
+        "google_service_account.ci.name"
+    ]
+    assert [attribute(b, "role") for b in github] == ['"roles/iam.workloadIdentityUser"']
+
+
+def test_only_the_deploy_and_the_lambda_may_act_as_the_runtime_account(iam_members):
+    on_runtime = sorted(
+        (attribute(body, "role"), attribute(body, "member"))
+        for body in iam_members.values()
+        if attribute(body, "service_account_id") == "google_service_account.runtime.name"
+    )
+    assert on_runtime == [
+        ('"roles/iam.serviceAccountUser"', DEPLOY),
+        (
+            '"roles/iam.workloadIdentityUser"',
+            '"principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.ledger.name}'
+            '/attribute.aws_role/${local.aws_lambda_role}"',
+        ),
+    ]
+
+
+def test_nothing_may_mint_tokens_for_the_runtime_account(iam_members):
+    for name, body in iam_members.items():
+        if attribute(body, "service_account_id") == "google_service_account.runtime.name":
+            assert attribute(body, "role") != '"roles/iam.serviceAccountTokenCreator"', name
 
 
 def test_federated_identities_are_bound_to_attribute_sets_not_the_whole_pool(iam_members):
@@ -144,7 +249,52 @@ def test_every_federation_provider_has_an_attribute_condition():
         assert attribute(body, "attribute_condition"), name
 
 
+# --- the two triggers: build at once, deploy after approval ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def triggers() -> dict[str, str]:
+    return blocks("resource", "google_cloudbuild_trigger")
+
+
+def test_every_push_builds_as_the_build_account_without_waiting(triggers):
+    body = triggers["google_cloudbuild_trigger.build_main"]
+    assert attribute(body, "filename") == '"cloudbuild.yaml"'
+    assert attribute(body, "service_account") == "google_service_account.build.id"
+    assert attribute(body, "substitutions") == "local.build_substitutions"
+    assert nested(body, "approval_config") is None
+
+
+def test_the_deploy_waits_for_approval_and_runs_as_the_deploy_account(triggers):
+    body = triggers["google_cloudbuild_trigger.deploy_main"]
+    assert attribute(body, "filename") == '"cloudbuild-deploy.yaml"'
+    assert attribute(body, "service_account") == "google_service_account.deploy.id"
+    assert attribute(body, "substitutions") == "local.deploy_substitutions"
+    approval = nested(body, "approval_config")
+    assert approval is not None
+    assert attribute(approval, "approval_required") == "true"
+
+
+def test_both_triggers_fire_on_the_same_pushes(triggers):
+    pushes = {name: nested(nested(body, "github") or "", "push") for name, body in triggers.items()}
+    assert len(pushes) == 2
+    assert len(set(pushes.values())) == 1
+
+
+def test_approvers_get_the_approver_role_and_nothing_else():
+    [body] = [
+        b
+        for b in blocks("resource", "google_project_iam_member").values()
+        if "var.deploy_approvers" in b
+    ]
+    assert attribute(body, "role") == '"roles/cloudbuild.builds.approver"'
+
+
+# --- Cloud Run ---------------------------------------------------------------------------------
+
+
 def test_cloud_run_service_probes_readiness_and_liveness():
+    # Probes reach the container directly; /healthz is reserved only on the public URL.
     [body] = blocks("resource", "google_cloud_run_v2_service").values()
     startup = re.search(r"startup_probe \{.*?path\s*=\s*\"([^\"]+)\"", body, re.DOTALL)
     liveness = re.search(r"liveness_probe \{.*?path\s*=\s*\"([^\"]+)\"", body, re.DOTALL)
@@ -159,6 +309,39 @@ def test_cloud_run_service_assumes_database_roles():
     assert attribute(body, "service_account") == "google_service_account.runtime.email"
 
 
+def test_terraform_leaves_the_image_and_the_traffic_to_the_deploy():
+    # Otherwise an apply would reset traffic to "latest": possibly a revision that failed
+    # its smoke test and was left without traffic.
+    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    lifecycle = nested(body, "lifecycle") or ""
+    ignored = re.search(r"ignore_changes\s*=\s*\[(.*?)\n\s*\]", lifecycle, re.DOTALL)
+    assert ignored is not None
+    entries = {e.strip() for e in ignored.group(1).split(",") if e.strip()}
+    assert {"template[0].containers[0].image", "traffic"} <= entries
+
+
+def test_the_service_url_is_an_audience_on_every_url_of_the_service():
+    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    assert attribute(body, "custom_audiences") == "[local.service_url]"
+    assert re.search(r"LEDGER_AUTH_AUDIENCE\s*=\s*local\.service_url", source())
+
+
+def test_the_deploy_account_may_invoke_the_service_and_reads_only(iam_members):
+    [invoker] = [
+        b
+        for b in iam_members.values()
+        if attribute(b, "member") == DEPLOY and attribute(b, "role") == '"roles/run.invoker"'
+    ]
+    assert attribute(invoker, "name") == "google_cloud_run_v2_service.ledger.name"
+    mapping = re.search(r"principal_scopes = merge\((.*?)\n  \)", source(), re.DOTALL)
+    assert mapping is not None
+    assert '{ (google_service_account.deploy.email) = ["ledger.read"] }' in mapping.group(1)
+    assert "google_service_account.build.email" not in mapping.group(1)
+
+
+# --- Spanner: protection, point-in-time recovery, backups, audit logs ---------------------
+
+
 def test_spanner_database_is_protected_and_keeps_seven_days_of_versions():
     [body] = blocks("resource", "google_spanner_database").values()
     assert attribute(body, "deletion_protection") == "var.deletion_protection"
@@ -167,6 +350,42 @@ def test_spanner_database_is_protected_and_keeps_seven_days_of_versions():
     variables = blocks("variable")
     assert attribute(variables["deletion_protection"], "default") == "true"
     assert attribute(variables["spanner_version_retention_period"], "default") == '"7d"'
+
+
+def test_a_daily_full_backup_is_kept_for_the_defended_retention():
+    [body] = blocks("resource", "google_spanner_backup_schedule").values()
+    assert attribute(body, "database") == "google_spanner_database.ledger.name"
+    assert nested(body, "full_backup_spec") is not None
+    assert nested(body, "incremental_backup_spec") is None
+    assert attribute(body, "retention_duration") == (
+        '"${var.spanner_backup_retention_days * 86400}s"'
+    )
+    cron = attribute(blocks("variable")["spanner_backup_schedule_cron"], "default")
+    assert cron is not None
+    minute, hour, day, month, weekday = cron.strip('"').split()
+    assert (day, month, weekday) == ("*", "*", "*"), "daily"
+    assert minute.isdigit() and hour.isdigit()
+    retention = blocks("variable")["spanner_backup_retention_days"]
+    assert attribute(retention, "default") == "35"
+    assert "<= 366" in retention and ">= 8" in retention
+
+
+def test_the_instance_adds_no_second_automatic_schedule():
+    [body] = blocks("resource", "google_spanner_instance").values()
+    assert attribute(body, "default_backup_schedule_type") == '"NONE"'
+    version = re.search(r'version\s*=\s*">= 6\.(\d+)\.0, < 7\.0\.0"', source())
+    assert version is not None and int(version.group(1)) >= 11, "the field needs provider 6.11"
+
+
+def test_spanner_data_access_is_audit_logged_for_everyone():
+    [body] = blocks("resource", "google_project_iam_audit_config").values()
+    assert attribute(body, "service") == '"spanner.googleapis.com"'
+    log_types = re.findall(r'log_type\s*=\s*"([A-Z_]+)"', body)
+    assert sorted(log_types) == ["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
+    assert "exempted_members" not in body
+
+
+# --- variables and the optional hold-expiry job ------------------------------------------------
 
 
 def test_every_variable_is_documented():

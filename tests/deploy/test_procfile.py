@@ -1,7 +1,10 @@
-"""The Procfile that `gcloud run deploy --source .` (Google's Python buildpack) runs.
+"""The Procfile that a buildpack build of the service runs (Google's Python buildpack).
 
-Without it the buildpack starts `gunicorn main:app` (a WSGI server) on Python < 3.13,
-which cannot serve the FastAPI (ASGI) app.
+`gcloud run deploy --source .` builds the Dockerfile whenever there is one, so the
+Procfile only counts for a build without it (`gcloud builds submit --pack ...`, or a
+tree without the Dockerfile). There, without a Procfile, the buildpack starts
+`gunicorn main:app` (a WSGI server) on Python < 3.13, which cannot serve the FastAPI
+(ASGI) app.
 """
 
 from __future__ import annotations
