@@ -14,8 +14,8 @@ The model applies a transaction's legs ONE BY ONE to a copy of its accounts with
 few lines of rules (the API's code is not imported): the first leg that breaks a rule
 names the answer (status, code, and ``errors`` with that leg's index and id) and the
 copy is dropped; otherwise the copy becomes the state. A reversal moves the original's
-legs back the same way, in leg order (leg 0 first, as the API does), and a failure
-names the original's leg. It predicts every answer and
+legs back the same way, the last leg first (a leg may spend what an earlier one
+brought in), and a failure names the reversal's leg. It predicts every answer and
 every account's totals and entries; after each step the API must agree and the
 ledger's invariants must hold: balances sum to zero, pending debits equal pending
 credits, every account is within its bounds with holds counted; and every few steps
@@ -537,7 +537,7 @@ class TransactionsModel(RuleBasedStateMachine):
         if status == done:  # the same resolution again: the same answer
             return Expect(200, then=lambda answer: self.assert_transaction(transaction, answer))
         code = "transfer_already_voided" if status == "voided" else "transfer_already_posted"
-        return failed((409, code), tid, 0)
+        return failed((409, code))  # the transaction's conflict, not one leg's
 
     def predict_transaction_reverse(self, tid: str, body: dict[str, Any]) -> Expect:
         rid = body["id"]
@@ -550,13 +550,18 @@ class TransactionsModel(RuleBasedStateMachine):
             return failed((404, "transaction_not_found"))
         if original.reversed_by is not None:
             return failed((409, "reversal_exceeds_amount"))
-        # Every leg moves back, in leg order, each on what the ones before it left.
+        if any(leg.status != "posted" for leg in original.legs):
+            return failed((409, "transfer_not_posted"))  # the whole transaction's state
+        # Every leg moves back, the last first (a leg may spend what an earlier one
+        # brought), each on what the ones undone before it left; a refusal names the
+        # reversal's leg.
         work = copy.deepcopy(self.accounts)
         rooms = [leg.room for leg in original.legs]
-        for index, (leg, room) in enumerate(zip(original.legs, rooms, strict=True)):
+        for index in reversed(range(len(original.legs))):
+            leg, room = original.legs[index], rooms[index]
             refused = first(self.reasons_not_to_reverse(work, leg, room))
             if refused is not None:
-                return failed(refused, tid, index)
+                return failed(refused, rid, index)
             move(work, leg.credit, leg.debit, leg_name(rid, index), room, kind="reversal")
 
         def reversed_(answer: dict[str, Any]) -> None:
