@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     # Set it (the same in every instance) in production; unset, a key derived from the
     # database's name is used: stable across instances, but not a secret.
     page_token_secret: SecretStr | None = None
+    # Reads that may be stale (lists, history, queries: ?max_staleness=) accept at most
+    # this; and where they go (Spanner directed reads; unset: wherever Spanner likes).
+    max_staleness_seconds: float = Field(default=60.0, gt=0, le=3600)
+    stale_read_replica_type: Literal["READ_ONLY", "READ_WRITE"] | None = None
+    stale_read_location: str | None = None
 
     # --- identity ------------------------------------------------------------
     auth_mode: AuthMode = "google"

@@ -24,6 +24,8 @@ def spanner_config(settings: Settings) -> SpannerConfig:
         abort_retry_base_ms=settings.abort_retry_base_ms,
         abort_retry_cap_ms=settings.abort_retry_cap_ms,
         background_timeout_seconds=settings.pool_timeout_seconds,
+        stale_read_replica_type=settings.stale_read_replica_type,
+        stale_read_location=settings.stale_read_location,
     )
 
 

@@ -20,12 +20,13 @@ from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
+from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN
 from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
 from api.limits import check_page_size
 from api.ratelimit import enforce_rate_limit
 
-LIST_PARAMETERS = frozenset(("page_size", "page_token", "currency"))
+LIST_PARAMETERS = frozenset(("page_size", "page_token", "currency", "max_staleness"))
 
 router = APIRouter(
     prefix="/v1",
@@ -125,6 +126,7 @@ def list_accounts(
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
+    max_staleness: MaxStaleness = None,
     request: Request,
 ) -> AccountPage:
     labels = label_filters(request.query_params.multi_items(), LIST_PARAMETERS)
@@ -133,7 +135,7 @@ def list_accounts(
     )
     return service.list_accounts(
         databases=databases, ctx=ctx, page_size=size, page_token=page_token, currency=currency,
-        labels=labels,
+        labels=labels, staleness=staleness(max_staleness, settings),
     )  # fmt: skip
 
 
@@ -153,6 +155,7 @@ def list_entries(
     page_token: PageToken = None,
     posted_from: RangeFrom = None,
     posted_to: RangeTo = None,
+    max_staleness: MaxStaleness = None,
 ) -> EntryPage:
     size = check_page_size(
         page_size, default=settings.default_page_size, maximum=settings.max_page_size
@@ -165,6 +168,7 @@ def list_entries(
         page_token=page_token,
         posted_from=posted_from,
         posted_to=posted_to,
+        staleness=staleness(max_staleness, settings),
     )
 
 
@@ -177,8 +181,10 @@ def get_statement(
     *,
     account_id: AccountIdPath,
     databases: DatabasesDep,
+    settings: SettingsDep,
     _principal: ReaderDep,
     ctx: RequestContextDep,
+    max_staleness: MaxStaleness = None,
     posted_from: Annotated[
         datetime, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
     ],
@@ -190,4 +196,5 @@ def get_statement(
         account_id=account_id,
         posted_from=posted_from,
         posted_to=posted_to,
+        staleness=staleness(max_staleness, settings),
     )

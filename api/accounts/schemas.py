@@ -93,6 +93,9 @@ class AccountPage(BaseModel):
     next_page_token: str | None = Field(
         description="Pass as page_token for the next page; absent on the last page."
     )
+    read_timestamp: datetime | None = Field(
+        default=None, description="The snapshot this page was read from."
+    )
 
 
 EntryKind = Literal["transfer", "hold", "hold_posted", "hold_voided", "hold_expired", "reversal"]
@@ -117,6 +120,9 @@ class Entry(BaseModel):
 class EntryPage(BaseModel):
     items: list[Entry]
     next_page_token: str | None
+    read_timestamp: datetime | None = Field(
+        default=None, description="The snapshot this page was read from."
+    )
 
 
 class AccountBalanceAt(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from api.accounts import repository
 from api.accounts.errors import AccountHasPending, AccountNotFound
@@ -120,22 +120,28 @@ def list_accounts(
     page_token: str | None,
     currency: str | None,
     labels: dict[str, str] | None = None,
+    staleness: timedelta | None = None,
 ) -> AccountPage:
     after = None
     if page_token:
         key_hash, account_id = decode_token(page_token, types=(int, str))
         after = (key_hash, account_id)
     # One extra row tells whether another page exists without a second query.
-    rows = databases.reader.read(
+    rows, read_timestamp = databases.reader.read_at(
         lambda tx: repository.list_accounts(
             tx, limit=page_size + 1, after=after, currency=currency, labels=labels
         ),
         call=ctx.call("accounts.list"),
         priority=PRIORITY_LOW,
+        staleness=staleness,
     )
     page, more = rows[:page_size], len(rows) > page_size
     next_token = encode_token(*_position(page[-1])) if more else None
-    return AccountPage(items=[a.to_schema() for _, a in page], next_page_token=next_token)
+    return AccountPage(
+        items=[a.to_schema() for _, a in page],
+        next_page_token=next_token,
+        read_timestamp=read_timestamp,
+    )
 
 
 def _position(row: tuple[int, AccountRecord]) -> tuple[int, str]:
@@ -151,6 +157,7 @@ def list_entries(
     page_token: str | None,
     posted_from: datetime | None = None,
     posted_to: datetime | None = None,
+    staleness: timedelta | None = None,
 ) -> EntryPage:
     check_range(posted_from, posted_to)
     before = decode_token(page_token, types=(int,))[0] if page_token else None
@@ -167,8 +174,8 @@ def list_entries(
             sequences=repository.sequence_range(tx, account_id, posted_from, posted_to),
         )
 
-    (account, entries), _ = databases.reader.read_consistent(
-        work, call=ctx.call("accounts.entries"), priority=PRIORITY_LOW
+    (account, entries), read_timestamp = databases.reader.read_consistent(
+        work, call=ctx.call("accounts.entries"), priority=PRIORITY_LOW, staleness=staleness
     )
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
@@ -176,6 +183,7 @@ def list_entries(
     return EntryPage(
         items=[e.to_schema() for e in page],
         next_page_token=encode_token(page[-1].sequence) if more else None,
+        read_timestamp=read_timestamp,
     )
 
 
@@ -212,6 +220,7 @@ def statement(
     account_id: str,
     posted_from: datetime,
     posted_to: datetime | None,
+    staleness: timedelta | None = None,
 ) -> Statement:
     """Opening and closing balance, debits, credits and entry count over [from, to):
     one snapshot, so consecutive statements chain (one's closing is the next's opening)."""
@@ -228,7 +237,7 @@ def statement(
         return account, repository.statement_totals(tx, account_id, posted_from, end), end
 
     (account, totals, end), read_timestamp = databases.reader.read_consistent(
-        work, call=ctx.call("accounts.statement"), priority=PRIORITY_LOW
+        work, call=ctx.call("accounts.statement"), priority=PRIORITY_LOW, staleness=staleness
     )
     check_not_future(posted_to, read_timestamp, "to")
     if account is None:

@@ -11,6 +11,7 @@ from api.balances.schemas import BalanceSnapshot, BalanceSnapshotAt
 from api.deps import DatabasesDep, RequestContextDep, SettingsDep
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
+from api.freshness import MaxStaleness, staleness
 from api.instants import AsOf, InstantInFuture
 from api.ratelimit import enforce_rate_limit
 
@@ -29,14 +30,19 @@ router = APIRouter(
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InstantInFuture),
 )
 def read_balances(
+    *,
     account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
     databases: DatabasesDep,
     settings: SettingsDep,
     _principal: ReaderDep,
     ctx: RequestContextDep,
     as_of: AsOf = None,
+    max_staleness: MaxStaleness = None,
 ) -> BalanceSnapshot | BalanceSnapshotAt:
     ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
+    stale = staleness(max_staleness, settings)
     if as_of is not None:
-        return service.read_balances_at(databases=databases, ctx=ctx, account_ids=ids, as_of=as_of)
-    return service.read_balances(databases=databases, ctx=ctx, account_ids=ids)
+        return service.read_balances_at(
+            databases=databases, ctx=ctx, account_ids=ids, as_of=as_of, staleness=stale
+        )
+    return service.read_balances(databases=databases, ctx=ctx, account_ids=ids, staleness=stale)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from api.accounts import repository as accounts_repository
 from api.accounts.errors import AccountNotFound
@@ -27,11 +27,16 @@ def parse_account_ids(raw: str, *, maximum: int) -> list[str]:
 
 
 def read_balances(
-    *, databases: DatabaseHandles, ctx: RequestContext, account_ids: list[str]
+    *,
+    databases: DatabaseHandles,
+    ctx: RequestContext,
+    account_ids: list[str],
+    staleness: timedelta | None = None,
 ) -> BalanceSnapshot:
     accounts, read_timestamp = databases.reader.read_consistent(
         lambda tx: accounts_repository.read_accounts(tx, account_ids),
         call=ctx.call("balances.read"),
+        staleness=staleness,
     )
     missing = [i for i in account_ids if i not in accounts]
     if missing:
@@ -55,7 +60,12 @@ def read_balances(
 
 
 def read_balances_at(
-    *, databases: DatabaseHandles, ctx: RequestContext, account_ids: list[str], as_of: datetime
+    *,
+    databases: DatabaseHandles,
+    ctx: RequestContext,
+    account_ids: list[str],
+    as_of: datetime,
+    staleness: timedelta | None = None,
 ) -> BalanceSnapshotAt:
     """Posted balances of many accounts at one past instant: an exact cut, since commit
     timestamps are externally consistent (every entry at or before ``as_of`` has
@@ -64,6 +74,7 @@ def read_balances_at(
     balances, read_timestamp = databases.reader.read_consistent(
         lambda tx: accounts_repository.balances_at(tx, account_ids, as_of),
         call=ctx.call("balances.read_at"),
+        staleness=staleness,
     )
     check_not_future(as_of, read_timestamp, "as_of")
     missing = [i for i in account_ids if i not in balances]

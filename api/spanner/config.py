@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 SessionMode = Literal["pooled", "multiplexed"]
 
@@ -22,3 +22,19 @@ class SpannerConfig:
     abort_retry_cap_ms: float = 200.0
     # The budget of an RPC made outside any request (start-up, the pinger).
     background_timeout_seconds: float = 30.0
+    # Where stale reads go: a replica type ("READ_ONLY", "READ_WRITE") and optionally a
+    # location (a region of the instance's configuration). None: wherever Spanner likes.
+    stale_read_replica_type: str | None = None
+    stale_read_location: str | None = None
+
+    @property
+    def directed_read_options(self) -> dict[str, Any] | None:
+        if self.stale_read_replica_type is None and self.stale_read_location is None:
+            return None
+        selection: dict[str, Any] = {}
+        if self.stale_read_replica_type is not None:
+            selection["type_"] = self.stale_read_replica_type
+        if self.stale_read_location is not None:
+            selection["location"] = self.stale_read_location
+        # Falls back to other replicas when the chosen ones are unavailable.
+        return {"include_replicas": {"replica_selections": [selection]}}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from google.api_core import exceptions as gexc
@@ -64,12 +64,30 @@ class SpannerDatabase:
         return self._transactions.run(func, call)
 
     def read(self, func: Callable[[Tx], T], *, call: Call, priority: int = PRIORITY_DEFAULT) -> T:
-        return reads.read(self._sessions, func, call, priority)
+        """One strong single-use read."""
+        value, _ = reads.read(self._sessions, func, call, priority)
+        return value
+
+    def read_at(
+        self,
+        func: Callable[[Tx], T],
+        *,
+        call: Call,
+        priority: int = PRIORITY_DEFAULT,
+        staleness: timedelta | None = None,
+    ) -> tuple[T, datetime | None]:
+        """One single-use read, strong or at most ``staleness`` old; and its timestamp."""
+        return reads.read(self._sessions, func, call, priority, staleness)
 
     def read_consistent(
-        self, func: Callable[[Tx], T], *, call: Call, priority: int = PRIORITY_DEFAULT
+        self,
+        func: Callable[[Tx], T],
+        *,
+        call: Call,
+        priority: int = PRIORITY_DEFAULT,
+        staleness: timedelta | None = None,
     ) -> tuple[T, datetime]:
-        return reads.read_consistent(self._sessions, func, call, priority)
+        return reads.read_consistent(self._sessions, func, call, priority, staleness)
 
     def time_bounds(self, instant: float) -> TimeBounds | None:
         """Bounds on Spanner's time at monotonic ``instant``, from commits seen so far."""

@@ -29,6 +29,7 @@ class SessionSource:
 
     def __init__(self, config: SpannerConfig, client: spanner.Client, role: str | None) -> None:
         self._config = config
+        self.config = config
         self._role = role
         instance = client.instance(config.instance)
         self._pool: PingingPool | None = None

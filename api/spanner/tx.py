@@ -31,6 +31,8 @@ class Tx:
     tag: str
     deadline: float  # time.monotonic()
     priority: int = PRIORITY_DEFAULT
+    # Stale reads only: where Spanner may serve them (DirectedReadOptions as a dict).
+    directed_read_options: dict[str, Any] | None = None
 
     @property
     def read_timestamp(self) -> datetime | None:
@@ -43,10 +45,13 @@ class Tx:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlinePassed(self.tag)
-        return {
+        options: dict[str, Any] = {
             "request_options": RequestOptions(request_tag=self.tag, priority=self.priority),
             "timeout": remaining,
         }
+        if self.directed_read_options is not None:
+            options["directed_read_options"] = self.directed_read_options
+        return options
 
     def read(self, table: str, columns: Sequence[str], keys: Iterable[Sequence[Any]]) -> list[Row]:
         """Rows of ``table`` at ``keys`` (full primary keys), as column -> value."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
@@ -65,22 +65,30 @@ def list_transfers(
     filters: TransferFilters,
     page_size: int,
     page_token: str | None,
+    staleness: timedelta | None = None,
 ) -> TransferPage:
     check_range(filters.created_from, filters.created_to)
     query = query_name(**dataclasses.asdict(filters))
     call = ctx.call("transfers.query")
     if filters.transaction_id is not None:
-        items, _ = databases.reader.read_consistent(lambda tx: _legs(tx, filters), call=call)
-        return TransferPage(items=[to_wire(t) for t in items], next_page_token=None)
+        items, read_timestamp = databases.reader.read_consistent(
+            lambda tx: _legs(tx, filters), call=call, staleness=staleness
+        )
+        return TransferPage(
+            items=[to_wire(t) for t in items], next_page_token=None, read_timestamp=read_timestamp
+        )
     if filters.account_id is not None:
         before = signer.open(page_token, query, types=(int,))[0] if page_token else None
-        (items, position), _ = databases.reader.read_consistent(
+        (items, position), read_timestamp = databases.reader.read_consistent(
             lambda tx: _by_account(tx, filters, page_size, before),
             call=call,
             priority=PRIORITY_LOW,
+            staleness=staleness,
         )
         token = signer.sign(query, position) if position is not None else None
-        return TransferPage(items=[to_wire(t) for t in items], next_page_token=token)
+        return TransferPage(
+            items=[to_wire(t) for t in items], next_page_token=token, read_timestamp=read_timestamp
+        )
     after = None
     if page_token:
         at, key, transfer_id = signer.open(page_token, query, types=(str, int, str))
@@ -91,7 +99,7 @@ def list_transfers(
         if filters.labels
         else repository.list_created
     )
-    rows = databases.reader.read(
+    rows, read_at = databases.reader.read_at(
         lambda tx: seek(
             tx,
             limit=page_size + 1,
@@ -102,13 +110,16 @@ def list_transfers(
         ),
         call=call,
         priority=PRIORITY_LOW,
+        staleness=staleness,
     )
     page, more = rows[:page_size], len(rows) > page_size
     token = None
     if more:
         (created_at, key, transfer_id), _ = page[-1]
         token = signer.sign(query, _rfc3339(created_at), key, transfer_id)
-    return TransferPage(items=[to_wire(t) for _, t in page], next_page_token=token)
+    return TransferPage(
+        items=[to_wire(t) for _, t in page], next_page_token=token, read_timestamp=read_at
+    )
 
 
 def _legs(tx: Tx, filters: TransferFilters) -> list[TransferRecord]:

@@ -17,6 +17,7 @@ from api.deps import (
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
+from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
 from api.instants import InvalidTimeRange, with_zone
 from api.limits import check_page_size
@@ -199,7 +200,7 @@ def expire_holds(
 
 QUERY_PARAMETERS = frozenset(
     ("account_id", "status", "created_from", "created_to", "transaction_id", "page_size",
-     "page_token")
+     "page_token", "max_staleness")
 )  # fmt: skip
 
 
@@ -227,6 +228,7 @@ def list_transfers(
     transaction_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     page_size: Annotated[int | None, Query(ge=1)] = None,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
+    max_staleness: MaxStaleness = None,
 ) -> TransferPage:
     labels = label_filters(request.query_params.multi_items(), QUERY_PARAMETERS)
     size = check_page_size(
@@ -242,7 +244,7 @@ def list_transfers(
     )
     return queries.list_transfers(
         databases=databases, ctx=ctx, signer=signer, filters=filters, page_size=size,
-        page_token=page_token,
+        page_token=page_token, staleness=staleness(max_staleness, settings),
     )  # fmt: skip
 
 

@@ -105,3 +105,6 @@ class TransferPage(BaseModel):
         description="Pass as page_token, with the same filters, for the next page; absent on "
         "the last. A page may hold fewer items than page_size and still have a next one."
     )
+    read_timestamp: datetime | None = Field(
+        default=None, description="The snapshot this page was read from."
+    )
