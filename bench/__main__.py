@@ -16,7 +16,7 @@ from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
-from bench import bare, cpu_per_request, group_stats, harness, report, scenarios
+from bench import bare, cpu_per_request, group_stats, harness, history, report, scenarios
 from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
@@ -92,6 +92,14 @@ def main() -> int:
             ))  # fmt: skip
             for size in (100, 1000):
                 record(scenarios.batches(on_url, accounts[on_url], size, args.seconds))
+            # Reading history: the read mix over this ledger, then growth with history.
+            record(history.read_mix(on_url, accounts[on_url], clients, args.seconds))
+            on_settings = harness.bench_settings(host, "group-on")
+            small, large = (history.seed(on_settings, n) for n in (history.SMALL, history.LARGE))
+            growth = history.growth(on_url, small, large)
+            for g in growth:
+                print(f"history {g.read:16s} {g.small_ms:7.2f} ms vs {g.large_ms:7.2f} ms "
+                      f"({g.ratio:.2f}x)", flush=True)  # fmt: skip
             client_cpu = cpu_per_request.compare(on_url)
             print(client_cpu, flush=True)
 
@@ -118,7 +126,12 @@ def main() -> int:
         report.plot(results, DOCS / PLOT)
         (DOCS / "BENCHMARKS.md").write_text(
             report.render(
-                results, seconds=args.seconds, plot_name=PLOT, stats=stats, client_cpu=client_cpu
+                results,
+                seconds=args.seconds,
+                plot_name=PLOT,
+                stats=stats,
+                client_cpu=client_cpu,
+                growth=growth,
             )
         )
         print(f"wrote {DOCS / 'BENCHMARKS.md'} and {DOCS / PLOT}")

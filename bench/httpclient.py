@@ -31,6 +31,11 @@ class HttpConnection:
         ).encode()
         return await self.request(head + payload)
 
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self.request(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
+        )
+
     async def request(self, raw: bytes) -> tuple[int, bytes]:
         if self._writer is None:
             await self._connect()

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 
 from api.config import Settings
 from bench.group_stats import GroupStats
+from bench.history import LARGE, READ_MIX, SMALL, Growth
 from bench.scenarios import Measurement
 
 GROUP_ON = "HTTP, group commit on"
@@ -324,6 +325,57 @@ def transaction_section(results: list[Measurement]) -> list[str]:
     ]
 
 
+MAX_GROWTH = 2.0
+MAX_READ_P99_MS = 50
+
+
+def history_targets(
+    results: list[Measurement], growth: list[Growth], verdict: Callable[[bool | None], str]
+) -> list[str]:
+    rows = [
+        f"| {g.read} of an account with {LARGE:,} entries within {MAX_GROWTH:g}x of one with "
+        f"{SMALL:,} | {g.ratio:.2f}x ({g.large_ms:.1f} vs {g.small_ms:.1f} ms) | "
+        f"{verdict(g.ratio <= MAX_GROWTH)} |"
+        for g in growth
+    ]
+    mix = _find(results, READ_MIX, LIFECYCLE_CLIENTS)
+    if mix is not None:
+        rows.append(
+            f"| read mix at {LIFECYCLE_CLIENTS} clients, p99 ≤ {MAX_READ_P99_MS} ms | "
+            f"{mix.p99_ms} ms ({mix.transfers_per_second:,.0f} reads/s) | "
+            f"{verdict(mix.p99_ms <= MAX_READ_P99_MS)} |"
+        )
+    return rows
+
+
+def history_section(results: list[Measurement], growth: list[Growth]) -> list[str]:
+    mix = _find(results, READ_MIX, LIFECYCLE_CLIENTS)
+    lines = [
+        "## Reading history",
+        "",
+        f"The same reads of an account with {SMALL:,} entries and one with {LARGE:,} (median "
+        "of 40 sequential requests each, alternated; bench/history.py): a seek costs the "
+        "same whatever lies around it, a scan would grow 100x.",
+        "",
+        f"| read | {SMALL:,} entries, ms | {LARGE:,} entries, ms | ratio |",
+        "|---|---:|---:|---:|",
+        *(f"| {g.read} | {g.small_ms} | {g.large_ms} | {g.ratio:.2f}x |" for g in growth),
+        "",
+    ]
+    if mix is not None:
+        statuses = ", ".join(f"{k}: {v}" for k, v in mix.statuses.items())
+        lines += [
+            f"Read mix, {LIFECYCLE_CLIENTS} clients, each in turn: balances of 100 accounts, a "
+            "page of 50 entries, a transfer query by account (50):",
+            "",
+            "| reads/s | p50 ms | p99 ms | responses |",
+            "|---:|---:|---:|---|",
+            f"| {mix.transfers_per_second:,.1f} | {mix.p50_ms} | {mix.p99_ms} | {statuses} |",
+            "",
+        ]
+    return lines
+
+
 def load_generator_section(client_cpu: dict[str, float]) -> list[str]:
     rows = [f"| {name} | {ms:.3f} |" for name, ms in client_cpu.items()]
     return [
@@ -352,6 +404,7 @@ def render(
     plot_name: str,
     stats: GroupStats | None,
     client_cpu: dict[str, float] | None,
+    growth: list[Growth] | None = None,
 ) -> str:
     gc32, ceil32 = _find(results, GROUP_ON, 32), _find(results, CEILING, 32)
     b1000, ceil1000 = _find(results, BATCH, 1000), _find(results, CEILING, 1000)
@@ -413,6 +466,7 @@ def render(
         else "| batch vs chunk | n/a | |",
         *lifecycle_targets(results, verdict),
         *transaction_target(results, verdict),
+        *history_targets(results, growth or [], verdict),
         f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
         "",
         f"A 1,000-transfer request is committed in chunks of {CHUNK} "
@@ -424,6 +478,7 @@ def render(
         *(bound_section(stats, ceil32) if stats else []),
         *lifecycle_section(results, verdict),
         *transaction_section(results),
+        *history_section(results, growth or []),
         "## Single-transfer POSTs, group commit on",
         "",
         *_table(results, GROUP_ON, "clients"),

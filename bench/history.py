@@ -1,0 +1,204 @@
+"""Reading history: how a read's cost grows with an account's history, and a read mix.
+
+Growth: two accounts with 1,000 and 100,000 entries, and the same reads of each over
+HTTP (one client, one request at a time): a balance ``as_of`` the middle of the history,
+a statement over 100 entries there, the newest page of entries, and a page in a time
+range. A seek costs the same whatever lies around it; a scan grows 100x. Target: the
+large account within 2x of the small one.
+
+The histories are written straight into Spanner (mutations, 1 ms between entries, the
+totals and version to match): the reads are what is measured, and 100,000 entries
+through the API would take the emulator most of the benchmark's budget. The entries
+are the shape the ledger writes (sequence, signed amount, balance after, kind,
+timestamp), so the reads run the same code over the same rows.
+
+The read mix: 32 clients, each sending in turn a balances read of 100 accounts, a page
+of one account's history and a transfer query by account, over the benchmark's ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from google.cloud import spanner
+
+from api.accounts.repository import ACCOUNT_COLUMNS, ENTRY_COLUMNS
+from api.config import Settings
+from api.ids import key_hash
+from api.storage import build_client
+from bench.httpclient import HttpConnection
+from bench.scenarios import Measurement, _percentile
+
+SMALL, LARGE = 1_000, 100_000
+ROWS_PER_COMMIT = 4_000  # x 9 columns: well under Spanner's 80,000 mutations
+READS = ("as_of", "statement", "newest page", "page in a range")
+REQUESTS_PER_READ = 40
+
+
+@dataclass(frozen=True)
+class History:
+    account_id: str
+    entries: int
+    first: datetime  # PostedAt of the first entry; entry i is i ms later
+
+
+def seed(settings: Settings, entries: int) -> History:
+    """An account whose history is ``entries`` credits of 1, 1 ms apart, ending now."""
+    account_id = f"history-{entries}-{uuid.uuid4().hex[:6]}"
+    client = build_client(settings)
+    database = client.instance(settings.spanner_instance).database(
+        settings.spanner_database, pool=spanner.BurstyPool()
+    )
+    first = datetime.now(UTC) - timedelta(milliseconds=entries + 5_000)
+    h = key_hash(account_id)
+    values = {
+        "AccountId": account_id, "Currency": "USD", "DebitsMustNotExceedCredits": False,
+        "CreditsMustNotExceedDebits": False, "Metadata": None, "DebitsPosted": 0,
+        "CreditsPosted": entries, "DebitsPending": 0, "CreditsPending": 0,
+        "Version": entries, "RequestHash": "bench", "CreatedAt": first - timedelta(seconds=1),
+        "UpdatedAt": first + timedelta(milliseconds=entries), "Closed": False,
+        "BalanceLowerBound": None, "BalanceUpperBound": None, "Labels": None,
+    }  # fmt: skip
+    with database.batch() as batch:
+        batch.insert("Accounts", ("KeyHash", *ACCOUNT_COLUMNS),
+                     [(h, *(values[c] for c in ACCOUNT_COLUMNS))])  # fmt: skip
+    for start in range(0, entries, ROWS_PER_COMMIT):
+        rows = []
+        for i in range(start, min(start + ROWS_PER_COMMIT, entries)):
+            entry = {
+                "AccountId": account_id, "Sequence": i + 1, "TransferId": f"{account_id}-{i}",
+                "Amount": 1, "BalanceAfter": i + 1, "Kind": "transfer", "PendingAmount": 0,
+                "PostedAt": first + timedelta(milliseconds=i),
+            }  # fmt: skip
+            rows.append((h, *(entry[c] for c in ENTRY_COLUMNS)))
+        with database.batch() as batch:
+            batch.insert("Entries", ("KeyHash", *ENTRY_COLUMNS), rows)
+    return History(account_id, entries, first)
+
+
+def _at(instant: datetime) -> str:
+    return quote(instant.isoformat().replace("+00:00", "Z"))
+
+
+def _path(read: str, history: History) -> str:
+    account, middle = (
+        history.account_id,
+        history.first + timedelta(milliseconds=history.entries // 2),
+    )
+    if read == "as_of":
+        return f"/v1/accounts/{account}?as_of={_at(middle)}"
+    if read == "statement":
+        end = middle + timedelta(milliseconds=100)
+        return f"/v1/accounts/{account}/statement?from={_at(middle)}&to={_at(end)}"
+    if read == "newest page":
+        return f"/v1/accounts/{account}/entries?page_size=50"
+    end = middle + timedelta(milliseconds=50)
+    return f"/v1/accounts/{account}/entries?page_size=50&from={_at(middle)}&to={_at(end)}"
+
+
+async def _latencies(url: str, path: str, count: int) -> list[float]:
+    parts = urlsplit(url)
+    connection = HttpConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+    taken = []
+    try:
+        await connection.get(path)  # warm: the first read of a range pays for caching
+        for _ in range(count):
+            started = time.perf_counter()
+            status, body = await connection.get(path)
+            taken.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {body[:200]!r}")
+    finally:
+        await connection.close()
+    return taken
+
+
+@dataclass(frozen=True)
+class Growth:
+    read: str
+    small_ms: float
+    large_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.large_ms / self.small_ms
+
+
+def growth(url: str, small: History, large: History) -> list[Growth]:
+    """Median latency of each read for both accounts, alternated so drift hits both."""
+    found = []
+    for read in READS:
+        medians: dict[int, list[float]] = {small.entries: [], large.entries: []}
+        for _ in range(2):
+            for history in (small, large):
+                taken = asyncio.run(_latencies(url, _path(read, history), REQUESTS_PER_READ // 2))
+                medians[history.entries] += taken
+        found.append(
+            Growth(
+                read,
+                round(statistics.median(medians[small.entries]) * 1000, 2),
+                round(statistics.median(medians[large.entries]) * 1000, 2),
+            )
+        )
+    return found
+
+
+READ_MIX = "HTTP read mix"
+
+
+def read_mix(url: str, accounts: list[str], clients: int, seconds: float) -> Measurement:
+    """Closed loop: each client sends balances of 100 accounts, a history page and a
+    transfer query by account, in turn."""
+    rngs = [random.Random(f"mix-{n}") for n in range(clients)]
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    stop_at = time.perf_counter() + seconds
+
+    def next_path(n: int, i: int) -> str:
+        rng = rngs[n]
+        if i % 3 == 0:
+            return f"/v1/balances?account_ids={','.join(rng.sample(accounts, 100))}"
+        if i % 3 == 1:
+            return f"/v1/accounts/{rng.choice(accounts)}/entries?page_size=50"
+        return f"/v1/transfers?account_id={rng.choice(accounts)}&page_size=50"
+
+    async def client(n: int) -> None:
+        connection = HttpConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+        i = n  # clients start at different kinds of read
+        try:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                status, _ = await connection.get(next_path(n, i))
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+                i += 1
+        finally:
+            await connection.close()
+
+    async def run() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n) for n in range(clients)))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    ordered = sorted(latencies)
+    reads = sum(v for k, v in statuses.items() if k == 200)
+    return Measurement(
+        scenario=READ_MIX,
+        parameter=clients,
+        seconds=round(elapsed, 2),
+        transfers=reads,  # reads answered 200
+        transfers_per_second=round(reads / elapsed, 1),
+        p50_ms=round(statistics.median(ordered) * 1000, 1) if ordered else float("nan"),
+        p99_ms=round(_percentile(ordered, 0.99) * 1000, 1),
+        statuses={str(k): v for k, v in sorted(statuses.items())},
+    )
