@@ -20,12 +20,6 @@ ACCOUNT_COLUMNS = (
     "Version", "RequestHash", "CreatedAt", "UpdatedAt", "Closed", "BalanceLowerBound",
     "BalanceUpperBound", "Labels",
 )  # fmt: skip
-_ACCOUNT_KEY = param_types.Struct(
-    [
-        param_types.StructField("KeyHash", param_types.INT64),
-        param_types.StructField("AccountId", param_types.STRING),
-    ]
-)
 ENTRY_COLUMNS = (
     "AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "Kind", "PendingAmount",
     "PostedAt",
@@ -133,46 +127,37 @@ def list_accounts(
     return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
 
 
-def _last_entry(
-    column: str, comparison: str, bound: str, *, of: tuple[str, str] = ("@hash", "@id")
-) -> str:
-    """SQL for ``column`` of the last entry of account ``of`` (its key hash and id)
-    whose PostedAt is before (``<``) or at (``<=``) the parameter ``bound``: one seek on
-    EntriesByTime (spanner_ddl/0007). Only constant text goes in; values are parameters.
-    """
-    key, account = of
-    return (
-        f"(SELECT e.{column} FROM Entries@{{FORCE_INDEX=EntriesByTime}} e"  # noqa: S608
-        f" WHERE e.KeyHash = {key} AND e.AccountId = {account}"
-        f" AND e.PostedAt {comparison} @{bound}"
-        " ORDER BY e.PostedAt DESC, e.Sequence DESC LIMIT 1)"
-    )
+# History by time reads EntriesByTime (spanner_ddl/0007) with key ranges: the Read API
+# seeks by key on Spanner and on the emulator alike (whose SQL engine scans tables).
+# Its key is (KeyHash, AccountId, PostedAt DESC, then Sequence DESC): for one account,
+# newest first, so a range starts at its later bound.
+ENTRIES_BY_TIME = "EntriesByTime"
 
 
-def _account_params(account_id: str) -> Params:
-    return {
-        "hash": (key_hash(account_id), param_types.INT64),
-        "id": (account_id, param_types.STRING),
-    }
+def _last_entry_before(
+    tx: Tx, account_id: str, instant: datetime, *, inclusive: bool = False
+) -> Row | None:
+    """The account's last entry posted before ``instant`` (or at it): one seek."""
+    account = (key_hash(account_id), account_id)
+    rows = tx.read_range(
+        "Entries", ("Sequence", "BalanceAfter"), start=(*account, instant),
+        start_open=not inclusive, end=account, index=ENTRIES_BY_TIME, limit=1,
+    )  # fmt: skip
+    return rows[0] if rows else None
 
 
 def sequence_range(
     tx: Tx, account_id: str, posted_from: datetime | None, posted_to: datetime | None
 ) -> tuple[int, int | None]:
-    """The account's entries posted in [from, to) as sequences: (after, up_to], by one
-    seek on EntriesByTime per bound (the last entry before each)."""
-    if posted_from is None and posted_to is None:
-        return 0, None
-    params = _account_params(account_id)
-    parts = []
-    for name, bound in (("posted_from", posted_from), ("posted_to", posted_to)):
-        if bound is None:
-            parts.append(f"CAST(NULL AS INT64) AS {name}")
-        else:
-            params[name] = (bound, param_types.TIMESTAMP)
-            parts.append(f"IFNULL({_last_entry('Sequence', '<', name)}, 0) AS {name}")
-    (row,) = tx.query(f"SELECT {', '.join(parts)}", params)
-    return row["posted_from"] or 0, row["posted_to"]
+    """The account's entries posted in [from, to) as sequences (after, up_to]."""
+    after = up_to = None
+    if posted_from is not None:
+        before_start = _last_entry_before(tx, account_id, posted_from)
+        after = before_start["Sequence"] if before_start else 0
+    if posted_to is not None:
+        before_end = _last_entry_before(tx, account_id, posted_to)
+        up_to = before_end["Sequence"] if before_end else 0
+    return after or 0, up_to
 
 
 def list_entries(
@@ -182,30 +167,21 @@ def list_entries(
     limit: int,
     before_sequence: int | None,
     sequences: tuple[int, int | None] = (0, None),
-    kinds: tuple[str, ...] | None = None,
 ) -> list[EntryRecord]:
-    """Newest first, in key order; only those in ``sequences`` (after, up_to] (see
-    ``sequence_range``) and of ``kinds`` when given."""
+    """Newest first, at most ``limit``, below ``before_sequence`` and within
+    ``sequences`` (after, up_to] (see ``sequence_range``): one range read by key."""
     after, up_to = sequences
-    params = _account_params(account_id)
-    params["limit"] = (limit, param_types.INT64)
-    params["after"] = (after, param_types.INT64)
-    bounds = " AND Sequence > @after"
-    if before_sequence is not None:
-        bounds += " AND Sequence < @before"
-        params["before"] = (before_sequence, param_types.INT64)
-    if up_to is not None:
-        bounds += " AND Sequence <= @up_to"
-        params["up_to"] = (up_to, param_types.INT64)
-    if kinds is not None:
-        bounds += " AND Kind IN UNNEST(@kinds)"
-        params["kinds"] = (list(kinds), param_types.Array(param_types.STRING))
-    sql = (  # Constant fragments only; values are bound parameters.
-        f"SELECT {', '.join(ENTRY_COLUMNS)} FROM Entries"  # noqa: S608
-        f" WHERE KeyHash = @hash AND AccountId = @id{bounds}"
-        " ORDER BY Sequence DESC LIMIT @limit"
-    )
-    return [_entry(row) for row in tx.query(sql, params)]
+    highest = [s for s in (up_to, None if before_sequence is None else before_sequence - 1)
+               if s is not None]  # fmt: skip
+    if (highest and min(highest) <= after) or limit <= 0:
+        return []
+    account = (key_hash(account_id), account_id)
+    rows = tx.read_range(
+        "Entries", ("KeyHash", *ENTRY_COLUMNS),
+        start=(*account, min(highest)) if highest else account,
+        end=(*account, after), end_open=True, limit=limit,
+    )  # fmt: skip
+    return [_entry(row) for row in rows]
 
 
 # The entry kinds that create a transfer: each transfer has one per side, posted at the
@@ -225,30 +201,21 @@ class BalanceAt:
 
 
 def balances_at(tx: Tx, account_ids: Iterable[str], at: datetime) -> dict[str, BalanceAt]:
-    """Posted balances of the accounts at ``at``, two seeks per account, one query."""
-    ids = list(dict.fromkeys(account_ids))
-    params: Params = {
-        "keys": ([(key_hash(i), i) for i in ids], param_types.Array(_ACCOUNT_KEY)),
-        "at": (at, param_types.TIMESTAMP),
-    }
-    of = ("a.KeyHash", "a.AccountId")
-    sql = (
-        "SELECT a.AccountId, a.Currency, a.CreatedAt,"  # noqa: S608 - constant fragments only
-        f" IFNULL({_last_entry('Sequence', '<=', 'at', of=of)}, 0) AS Sequence,"
-        f" IFNULL({_last_entry('BalanceAfter', '<=', 'at', of=of)}, 0) AS Balance"
-        " FROM Accounts a WHERE STRUCT<KeyHash INT64, AccountId STRING>(a.KeyHash, a.AccountId)"
-        " IN UNNEST(@keys)"
-    )
-    return {
-        row["AccountId"]: BalanceAt(
-            account_id=row["AccountId"],
-            currency=row["Currency"],
-            created_at=row["CreatedAt"],
-            sequence=row["Sequence"],
-            balance=row["Balance"],
+    """Posted balances of the accounts at ``at``: one read of the accounts, then one
+    seek per account (in the caller's snapshot: one cut)."""
+    found = {}
+    for account in read_accounts(tx, account_ids).values():
+        last = _last_entry_before(tx, account.id, at, inclusive=True)
+        if account.created_at is None:
+            continue
+        found[account.id] = BalanceAt(
+            account_id=account.id,
+            currency=account.currency,
+            created_at=account.created_at,
+            sequence=last["Sequence"] if last else 0,
+            balance=last["BalanceAfter"] if last else 0,
         )
-        for row in tx.query(sql, params)
-    }
+    return found
 
 
 @dataclass(frozen=True)
@@ -264,27 +231,22 @@ def statement_totals(
     tx: Tx, account_id: str, posted_from: datetime, posted_to: datetime
 ) -> StatementTotals:
     """The entries with ``posted_from`` <= PostedAt < ``posted_to``, summed: one range
-    seek on EntriesByTime, and one seek for the balance before each bound."""
-    params = _account_params(account_id)
-    params["posted_from"] = (posted_from, param_types.TIMESTAMP)
-    params["posted_to"] = (posted_to, param_types.TIMESTAMP)
-    sql = (
-        "SELECT COUNT(*) AS EntryCount,"  # noqa: S608 - constant fragments only
-        " IFNULL(SUM(IF(Amount < 0, -Amount, 0)), 0) AS Debits,"
-        " IFNULL(SUM(IF(Amount > 0, Amount, 0)), 0) AS Credits,"
-        f" IFNULL({_last_entry('BalanceAfter', '<', 'posted_from')}, 0) AS Opening,"
-        f" IFNULL({_last_entry('BalanceAfter', '<', 'posted_to')}, 0) AS Closing"
-        " FROM Entries@{FORCE_INDEX=EntriesByTime}"
-        " WHERE KeyHash = @hash AND AccountId = @id"
-        " AND PostedAt >= @posted_from AND PostedAt < @posted_to"
-    )
-    (row,) = tx.query(sql, params)
+    read of EntriesByTime (it stores Amount and BalanceAfter), and one seek for the
+    balance before ``posted_from``."""
+    account = (key_hash(account_id), account_id)
+    rows = tx.read_range(
+        "Entries", ("Amount", "BalanceAfter"), start=(*account, posted_to), start_open=True,
+        end=(*account, posted_from), index=ENTRIES_BY_TIME,
+    )  # fmt: skip
+    before = _last_entry_before(tx, account_id, posted_from)
+    opening = before["BalanceAfter"] if before else 0
+    amounts = [row["Amount"] for row in rows]
     return StatementTotals(
-        opening_balance=row["Opening"],
-        closing_balance=row["Closing"],
-        debits=row["Debits"],
-        credits=row["Credits"],
-        entry_count=row["EntryCount"],
+        opening_balance=opening,
+        closing_balance=rows[0]["BalanceAfter"] if rows else opening,
+        debits=-sum(a for a in amounts if a < 0),
+        credits=sum(a for a in amounts if a > 0),
+        entry_count=len(rows),
     )
 
 

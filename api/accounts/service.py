@@ -203,21 +203,14 @@ def get_account_at(
 ) -> AccountBalanceAt:
     """The account's posted balance at ``as_of``, from its entries (any age)."""
     with_zone(as_of, "as_of")
-    # One query: a single-use read (a multi-use snapshot costs a round trip more).
-    balances, read_timestamp = databases.reader.read_at(
+    balances, read_timestamp = databases.reader.read_consistent(
         lambda tx: repository.balances_at(tx, [account_id], as_of),
         call=ctx.call("accounts.get_at"),
     )
-    check_not_future(as_of, _known(read_timestamp), "as_of")
+    check_not_future(as_of, read_timestamp, "as_of")
     if account_id not in balances:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
     return balance_at_wire(balances[account_id], as_of)
-
-
-def _known(read_timestamp: datetime | None) -> datetime:
-    if read_timestamp is None:
-        raise RuntimeError("read timestamp missing")
-    return read_timestamp
 
 
 def statement(

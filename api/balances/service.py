@@ -71,15 +71,12 @@ def read_balances_at(
     timestamps are externally consistent (every entry at or before ``as_of`` has
     committed before a strong snapshot taken after it)."""
     with_zone(as_of, "as_of")
-    # One query: a single-use read (a multi-use snapshot costs a round trip more).
-    balances, read_at = databases.reader.read_at(
+    # One snapshot for every account: one cut.
+    balances, read_timestamp = databases.reader.read_consistent(
         lambda tx: accounts_repository.balances_at(tx, account_ids, as_of),
         call=ctx.call("balances.read_at"),
         staleness=staleness,
     )
-    if read_at is None:
-        raise RuntimeError("read timestamp missing")
-    read_timestamp = read_at
     check_not_future(as_of, read_timestamp, "as_of")
     missing = [i for i in account_ids if i not in balances]
     if missing:

@@ -61,6 +61,28 @@ class Tx:
         rows = self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options())
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
+    def read_range(
+        self,
+        table: str,
+        columns: Sequence[str],
+        *,
+        start: Sequence[Any],
+        end: Sequence[Any],
+        start_open: bool = False,
+        end_open: bool = False,
+        index: str = "",
+        limit: int = 0,
+    ) -> list[Row]:
+        """Rows from ``start`` to ``end`` in key (or ``index``) order - a DESC key part
+        runs high to low - at most ``limit`` (0: all). A key may be a prefix."""
+        bounds = {
+            ("start_open" if start_open else "start_closed"): list(start),
+            ("end_open" if end_open else "end_closed"): list(end),
+        }
+        key_set = spanner.KeySet(ranges=[spanner.KeyRange(**bounds)])
+        rows = self.raw.read(table, columns, key_set, index=index, limit=limit, **self._options())
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         """The rows of ``sql``, as column -> value; every value is a bound parameter."""
         params = params or {}

@@ -155,11 +155,15 @@ def _by_account(
             limit=batch,
             before_sequence=before,
             sequences=sequences,
-            kinds=accounts_repository.CREATION_KINDS,
         )
-        transfers = repository.read_transfers(tx, [e.transfer_id for e in entries])
-        for sequence, transfer_id in ((e.sequence, e.transfer_id) for e in entries):
+        created = [e for e in entries if e.kind in accounts_repository.CREATION_KINDS]
+        transfers = repository.read_transfers(tx, [e.transfer_id for e in created])
+        for entry in entries:
+            sequence, transfer_id = entry.sequence, entry.transfer_id
             examined += 1
+            if entry.kind not in accounts_repository.CREATION_KINDS:
+                before = sequence
+                continue
             transfer = transfers.get(transfer_id)
             if transfer is not None and filters.matches(transfer):
                 if len(found) == page_size:  # one more exists: the page is full
