@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.cloud import spanner
 from google.cloud.spanner_v1 import param_types
@@ -127,59 +127,72 @@ def list_accounts(
     return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
 
 
-# History by time reads EntriesByTime (spanner_ddl/0007) with key ranges: the Read API
-# seeks by key on Spanner and on the emulator alike (whose SQL engine scans tables).
-# Its key is (KeyHash, AccountId, PostedAt DESC, then Sequence DESC): for one account,
-# newest first, so a range starts at its later bound.
+# History by time reads EntriesByTime (spanner_ddl/0007) with key ranges, and entries by
+# sequence: every read names both ends of its range, so it touches only what it returns
+# (Spanner stops a limited range read early; the emulator walks the whole range first).
+# The index key is (KeyHash, AccountId, PostedAt DESC, then Sequence DESC): for one
+# account, newest first, so a range starts at its later bound.
 ENTRIES_BY_TIME = "EntriesByTime"
+# "The last entry before T" looks back through windows this long, each 16x the last, so
+# an active account is found in the first and a quiet one in a few; never before the
+# account was opened.
+FIRST_WINDOW = timedelta(seconds=1)
 
 
 def _last_entry_before(
-    tx: Tx, account_id: str, instant: datetime, *, inclusive: bool = False
+    tx: Tx, account: AccountRecord, instant: datetime, *, inclusive: bool = False
 ) -> Row | None:
-    """The account's last entry posted before ``instant`` (or at it): one seek."""
-    account = (key_hash(account_id), account_id)
-    rows = tx.read_range(
-        "Entries", ("Sequence", "BalanceAfter"), start=(*account, instant),
-        start_open=not inclusive, end=account, index=ENTRIES_BY_TIME, limit=1,
-    )  # fmt: skip
-    return rows[0] if rows else None
+    """The account's last entry posted before ``instant`` (or at it)."""
+    key = (key_hash(account.id), account.id)
+    opened = account.created_at
+    window = FIRST_WINDOW
+    while True:
+        lower = instant - window
+        last = opened is not None and lower <= opened
+        rows = tx.read_range(
+            "Entries", ("Sequence", "BalanceAfter"), start=(*key, instant),
+            start_open=not inclusive, end=key if last else (*key, lower),
+            index=ENTRIES_BY_TIME, limit=1,
+        )  # fmt: skip
+        if rows or last or opened is None:
+            return rows[0] if rows else None
+        window *= 16
 
 
 def sequence_range(
-    tx: Tx, account_id: str, posted_from: datetime | None, posted_to: datetime | None
+    tx: Tx, account: AccountRecord, posted_from: datetime | None, posted_to: datetime | None
 ) -> tuple[int, int | None]:
     """The account's entries posted in [from, to) as sequences (after, up_to]."""
-    after = up_to = None
+    after, up_to = 0, None
     if posted_from is not None:
-        before_start = _last_entry_before(tx, account_id, posted_from)
+        before_start = _last_entry_before(tx, account, posted_from)
         after = before_start["Sequence"] if before_start else 0
     if posted_to is not None:
-        before_end = _last_entry_before(tx, account_id, posted_to)
+        before_end = _last_entry_before(tx, account, posted_to)
         up_to = before_end["Sequence"] if before_end else 0
-    return after or 0, up_to
+    return after, up_to
 
 
 def list_entries(
     tx: Tx,
-    account_id: str,
+    account: AccountRecord,
     *,
     limit: int,
     before_sequence: int | None,
     sequences: tuple[int, int | None] = (0, None),
 ) -> list[EntryRecord]:
     """Newest first, at most ``limit``, below ``before_sequence`` and within
-    ``sequences`` (after, up_to] (see ``sequence_range``): one range read by key."""
+    ``sequences`` (after, up_to] (see ``sequence_range``). Sequences are dense (1 to
+    the account's version), so the page is exactly the range (top - limit, top]."""
     after, up_to = sequences
-    highest = [s for s in (up_to, None if before_sequence is None else before_sequence - 1)
-               if s is not None]  # fmt: skip
-    if (highest and min(highest) <= after) or limit <= 0:
+    top = min(s for s in (account.version, up_to, before_sequence and before_sequence - 1)
+              if s is not None)  # fmt: skip
+    bottom = max(after, top - limit)
+    if top <= bottom:
         return []
-    account = (key_hash(account_id), account_id)
+    key = (key_hash(account.id), account.id)
     rows = tx.read_range(
-        "Entries", ("KeyHash", *ENTRY_COLUMNS),
-        start=(*account, min(highest)) if highest else account,
-        end=(*account, after), end_open=True, limit=limit,
+        "Entries", ENTRY_COLUMNS, start=(*key, top), end=(*key, bottom), end_open=True,
     )  # fmt: skip
     return [_entry(row) for row in rows]
 
@@ -205,9 +218,9 @@ def balances_at(tx: Tx, account_ids: Iterable[str], at: datetime) -> dict[str, B
     seek per account (in the caller's snapshot: one cut)."""
     found = {}
     for account in read_accounts(tx, account_ids).values():
-        last = _last_entry_before(tx, account.id, at, inclusive=True)
         if account.created_at is None:
             continue
+        last = _last_entry_before(tx, account, at, inclusive=True)
         found[account.id] = BalanceAt(
             account_id=account.id,
             currency=account.currency,
@@ -228,18 +241,21 @@ class StatementTotals:
 
 
 def statement_totals(
-    tx: Tx, account_id: str, posted_from: datetime, posted_to: datetime
+    tx: Tx, account: AccountRecord, posted_from: datetime, posted_to: datetime
 ) -> StatementTotals:
     """The entries with ``posted_from`` <= PostedAt < ``posted_to``, summed: one range
-    read of EntriesByTime (it stores Amount and BalanceAfter), and one seek for the
-    balance before ``posted_from``."""
-    account = (key_hash(account_id), account_id)
+    read of EntriesByTime (it stores Amount and BalanceAfter). The opening balance is
+    the oldest entry's balance before it; only an empty range needs a seek for it."""
+    key = (key_hash(account.id), account.id)
     rows = tx.read_range(
-        "Entries", ("Amount", "BalanceAfter"), start=(*account, posted_to), start_open=True,
-        end=(*account, posted_from), index=ENTRIES_BY_TIME,
+        "Entries", ("Amount", "BalanceAfter"), start=(*key, posted_to), start_open=True,
+        end=(*key, posted_from), index=ENTRIES_BY_TIME,
     )  # fmt: skip
-    before = _last_entry_before(tx, account_id, posted_from)
-    opening = before["BalanceAfter"] if before else 0
+    if rows:
+        opening = rows[-1]["BalanceAfter"] - rows[-1]["Amount"]
+    else:
+        before = _last_entry_before(tx, account, posted_from)
+        opening = before["BalanceAfter"] if before else 0
     amounts = [row["Amount"] for row in rows]
     return StatementTotals(
         opening_balance=opening,

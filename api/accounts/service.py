@@ -168,10 +168,10 @@ def list_entries(
             return None, []
         return account, repository.list_entries(
             tx,
-            account_id,
+            account,
             limit=page_size + 1,
             before_sequence=before,
-            sequences=repository.sequence_range(tx, account_id, posted_from, posted_to),
+            sequences=repository.sequence_range(tx, account, posted_from, posted_to),
         )
 
     (account, entries), read_timestamp = databases.reader.read_consistent(
@@ -234,7 +234,7 @@ def statement(
             raise RuntimeError("snapshot read timestamp missing")
         if account is None or end <= posted_from:
             return account, None, end
-        return account, repository.statement_totals(tx, account_id, posted_from, end), end
+        return account, repository.statement_totals(tx, account, posted_from, end), end
 
     (account, totals, end), read_timestamp = databases.reader.read_consistent(
         work, call=ctx.call("accounts.statement"), priority=PRIORITY_LOW, staleness=staleness

@@ -139,11 +139,12 @@ def _by_account(
 ) -> tuple[list[TransferRecord], int | None]:
     """A page of the account's transfers, and the position to go on from (None: done)."""
     account_id = filters.account_id or ""
-    if accounts_repository.read_account(tx, account_id) is None:
+    account = accounts_repository.read_account(tx, account_id)
+    if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
     # A transfer's creation entry is posted at its CreatedAt: the range in sequences.
     sequences = accounts_repository.sequence_range(
-        tx, account_id, filters.created_from, filters.created_to
+        tx, account, filters.created_from, filters.created_to
     )
     found: list[tuple[int, TransferRecord]] = []
     examined = 0
@@ -151,7 +152,7 @@ def _by_account(
     while examined < SCAN_LIMIT:
         entries = accounts_repository.list_entries(
             tx,
-            account_id,
+            account,
             limit=batch,
             before_sequence=before,
             sequences=sequences,
