@@ -95,6 +95,7 @@ def main() -> int:
             # Reading history: the read mix over this ledger, then growth with history.
             record(history.read_mix(on_url, accounts[on_url], clients, args.seconds))
             on_settings = harness.bench_settings(host, "group-on")
+            record(history.bare_read_mix(on_settings, accounts[on_url], clients, args.seconds))
             small, large = (history.seed(on_settings, n) for n in (history.SMALL, history.LARGE))
             growth = history.growth(on_url, small, large)
             for g in growth:

@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from google.cloud import spanner
@@ -35,7 +37,7 @@ from api.config import Settings
 from api.ids import key_hash
 from api.storage import build_client
 from bench.httpclient import HttpConnection
-from bench.scenarios import Measurement, _percentile
+from bench.scenarios import Measurement, _measurement, _percentile
 
 SMALL, LARGE = 1_000, 100_000
 ROWS_PER_COMMIT = 4_000  # x 9 columns: well under Spanner's 80,000 mutations
@@ -202,3 +204,70 @@ def read_mix(url: str, accounts: list[str], clients: int, seconds: float) -> Mea
         p99_ms=round(_percentile(ordered, 0.99) * 1000, 1),
         statuses={str(k): v for k, v in sorted(statuses.items())},
     )
+
+
+BARE_READ_MIX = "bare client read mix"
+
+
+def bare_read_mix(
+    settings: Settings, accounts: list[str], clients: int, seconds: float
+) -> Measurement:
+    """The same read mix with the bare google-cloud-spanner client, ``clients`` threads,
+    the fewest columns and reads: the limit this emulator sets, in the same run."""
+    client = spanner.Client(project=settings.project)
+    database = client.instance(settings.spanner_instance).database(
+        settings.spanner_database, pool=spanner.PingingPool(size=clients)
+    )
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def keys(ids: list[str]) -> spanner.KeySet:
+        return spanner.KeySet(keys=[[key_hash(i), i] for i in ids])
+
+    def page(snapshot: Any, account_id: str) -> list[Any]:
+        (version,) = next(iter(snapshot.read("Accounts", ("Version",), keys([account_id]))))
+        h = key_hash(account_id)
+        span = spanner.KeyRange(start_closed=[h, account_id, version],
+                                end_open=[h, account_id, max(version - 50, 0)])  # fmt: skip
+        return list(snapshot.read("Entries", ("Sequence", "TransferId", "Amount", "BalanceAfter"),
+                                  spanner.KeySet(ranges=[span])))  # fmt: skip
+
+    def one(rng: random.Random, i: int) -> None:
+        if i % 3 == 0:
+            with database.snapshot() as snapshot:
+                list(snapshot.read("Accounts", ("AccountId", "DebitsPosted", "CreditsPosted"),
+                                   keys(rng.sample(accounts, 100))))  # fmt: skip
+        elif i % 3 == 1:
+            with database.snapshot(multi_use=True) as snapshot:
+                page(snapshot, rng.choice(accounts))
+        else:
+            with database.snapshot(multi_use=True) as snapshot:
+                rows = page(snapshot, rng.choice(accounts))
+                list(snapshot.read("Transfers", ("TransferId", "Amount", "Status"),
+                                   keys([r[1] for r in rows])))  # fmt: skip
+
+    def worker(n: int) -> None:
+        rng = random.Random(f"bare-mix-{n}")
+        i = n
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            one(rng, i)
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                statuses[200] += 1
+            i += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    reads = statuses[200]
+    return _measurement(
+        BARE_READ_MIX, clients, elapsed=elapsed, transfers=reads, latencies=latencies,
+        statuses=statuses,
+    )  # fmt: skip

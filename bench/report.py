@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 from api.config import Settings
 from bench.group_stats import GroupStats
-from bench.history import LARGE, READ_MIX, SMALL, Growth
+from bench.history import BARE_READ_MIX, LARGE, READ_MIX, SMALL, Growth
 from bench.scenarios import Measurement
 
 GROUP_ON = "HTTP, group commit on"
@@ -339,6 +339,14 @@ def history_targets(
         for g in growth
     ]
     mix = _find(results, READ_MIX, LIFECYCLE_CLIENTS)
+    bare = _find(results, BARE_READ_MIX, LIFECYCLE_CLIENTS)
+    if mix is not None and bare is not None and bare.transfers_per_second:
+        rows.append(
+            f"| read mix at {LIFECYCLE_CLIENTS} clients vs the bare client's same reads | "
+            f"{mix.transfers_per_second / bare.transfers_per_second:.0%} "
+            f"({mix.transfers_per_second:,.0f} vs {bare.transfers_per_second:,.0f} reads/s; "
+            f"bare p99 {bare.p99_ms} ms) | |"
+        )
     if mix is not None:
         rows.append(
             f"| read mix at {LIFECYCLE_CLIENTS} clients, p99 ≤ {MAX_READ_P99_MS} ms | "
@@ -350,6 +358,7 @@ def history_targets(
 
 def history_section(results: list[Measurement], growth: list[Growth]) -> list[str]:
     mix = _find(results, READ_MIX, LIFECYCLE_CLIENTS)
+    bare = _find(results, BARE_READ_MIX, LIFECYCLE_CLIENTS)
     lines = [
         "## Reading history",
         "",
@@ -371,6 +380,14 @@ def history_section(results: list[Measurement], growth: list[Growth]) -> list[st
             "| reads/s | p50 ms | p99 ms | responses |",
             "|---:|---:|---:|---|",
             f"| {mix.transfers_per_second:,.1f} | {mix.p50_ms} | {mix.p99_ms} | {statuses} |",
+            "",
+        ]
+    if bare is not None:
+        lines += [
+            f"The bare google-cloud-spanner client doing the same reads ({LIFECYCLE_CLIENTS} "
+            "threads, fewest columns, entries by exact sequence range), in the same run: "
+            f"{bare.transfers_per_second:,.1f} reads/s, p50 {bare.p50_ms} ms, p99 "
+            f"{bare.p99_ms} ms.",
             "",
         ]
     return lines

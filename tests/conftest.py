@@ -109,12 +109,16 @@ def client(ledger_settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def fresh_client(
-    emulator: Emulator | ExternalEmulator, ledger_database_factory: Callable[[], str]
+    emulator: Emulator | ExternalEmulator,
+    ledger_database_factory: Callable[[], str],
+    spanner_client: spanner.Client,
 ) -> Iterator[TestClient]:
-    """The real app over a database of its own, for tests that see every row."""
+    """The real app over a database of its own, for tests that see every row. The
+    database is dropped after the test: the emulator holds at most 100 per instance."""
     settings = make_settings(emulator.address, ledger_database_factory())
     with TestClient(create_app(settings, configure_logs=False)) as test_client:
         yield test_client
+    drop_database(spanner_client, TEST_INSTANCE, settings.spanner_database)
 
 
 @pytest.fixture

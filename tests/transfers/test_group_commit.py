@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from google.api_core import exceptions as gexc
+from google.cloud import spanner
 from google.cloud.spanner_v1.transaction import Transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,8 @@ from api.transfers.posting import Outcome
 from api.transfers.schemas import TransferCreate
 from api.transfers.service import commit_orders
 from api.transfers.writer import TransferWriter
+from devtools.admin import drop_database
+from tests.support import TEST_INSTANCE
 
 ACCOUNTS = ["bank", "wallet-1", "wallet-2", "credit"]
 ID_POOL = [f"t{i}" for i in range(10)]  # small: replays and conflicts happen
@@ -59,7 +62,7 @@ class Ledger:
                     a.version,
                     [(e.sequence, e.transfer_id, e.amount, e.balance_after)
                      for e in accounts_repository.list_entries(
-                         tx, a.id, limit=1000, before_sequence=None)],
+                         tx, a, limit=1000, before_sequence=None)],
                 )
                 for a in accounts.values()
             }  # fmt: skip
@@ -89,7 +92,9 @@ def within(seconds: float) -> Any:
 
 @pytest.fixture
 def make_ledger(
-    ledger_settings: Settings, ledger_database_factory: Callable[[], str]
+    ledger_settings: Settings,
+    ledger_database_factory: Callable[[], str],
+    spanner_client: spanner.Client,
 ) -> Iterator[Callable[..., Ledger]]:
     ledgers: list[Ledger] = []
 
@@ -101,9 +106,17 @@ def make_ledger(
         ledgers.append(ledger)
         return ledger
 
-    yield make
-    for ledger in ledgers:
+    def drop(ledger: Ledger) -> None:
+        """Close and drop now: the emulator holds at most 100 databases per instance,
+        and a hypothesis test makes two per example."""
+        ledgers.remove(ledger)
         ledger.databases.close()
+        drop_database(spanner_client, TEST_INSTANCE, ledger.settings.spanner_database)
+
+    make.drop = drop  # type: ignore[attr-defined]
+    yield make
+    for ledger in list(ledgers):
+        drop(ledger)
 
 
 def transfer(transfer_id: str, credit: str, amount: int) -> TransferCreate:
@@ -144,20 +157,25 @@ def test_group_commit_matches_one_at_a_time(
 ) -> None:
     grouped = make_ledger(group_commit_window_ms=20, group_commit_max_items=max_items)
     sequential = make_ledger()
+    try:
+        writer = grouped.writer()
+        assert writer.batcher is not None
+        deadline = time.monotonic() + 30
+        futures = [writer.batcher.submit(grouped.order(r), deadline=deadline) for r in requests]
+        grouped_results = [signature(f.result(30)) for f in futures]
+        writer.close()
 
-    writer = grouped.writer()
-    assert writer.batcher is not None
-    deadline = time.monotonic() + 30
-    futures = [writer.batcher.submit(grouped.order(r), deadline=deadline) for r in requests]
-    grouped_results = [signature(f.result(30)) for f in futures]
-    writer.close()
-
-    sequential_results = [
-        signature(commit_orders(sequential.databases.writer, [sequential.order(r)], within(10))[0])
-        for r in requests
-    ]
-    assert grouped_results == sequential_results
-    assert grouped.state() == sequential.state()
+        sequential_results = [
+            signature(
+                commit_orders(sequential.databases.writer, [sequential.order(r)], within(10))[0]
+            )
+            for r in requests
+        ]
+        assert grouped_results == sequential_results
+        assert grouped.state() == sequential.state()
+    finally:
+        make_ledger.drop(grouped)  # type: ignore[attr-defined]
+        make_ledger.drop(sequential)  # type: ignore[attr-defined]
 
 
 def test_aborted_group_is_retried_and_applied_once(
