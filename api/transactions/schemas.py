@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.ids import MAX_LEGS, Amount, Currency, Labels, Metadata, ResourceId
 from api.transfers.model import TransferStatus
-from api.transfers.schemas import MAX_HOLD_SECONDS, Transfer
+from api.transfers.schemas import HoldTimeout, Transfer
 
 
 class LegCreate(BaseModel):
@@ -48,10 +48,8 @@ class TransactionCreate(BaseModel):
         description="true: every leg is a hold, posted (:post), voided (:void) or expired "
         "together.",
     )
-    timeout_seconds: StrictInt | None = Field(
+    timeout_seconds: HoldTimeout | None = Field(
         default=None,
-        ge=1,
-        le=MAX_HOLD_SECONDS,
         description="A pending transaction's time to live, as for a hold.",
     )
 

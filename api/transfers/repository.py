@@ -76,37 +76,20 @@ def list_created(
 ) -> list[tuple[CreatedPosition, TransferRecord]]:
     """Transfers newest first, by a seek per shard of TransfersByCreation (each shard's
     first ``limit`` rows past the position) merged here."""
-    params: Params = {"limit": (limit, param_types.INT64)}
-    where = ""
-    if created_from is not None:
-        where += " AND CreatedAt >= @since"
-        params["since"] = (created_from, param_types.TIMESTAMP)
-    if created_to is not None:
-        where += " AND CreatedAt < @until"
-        params["until"] = (created_to, param_types.TIMESTAMP)
-    if status is not None:
-        where += " AND Status = @status"
-        params["status"] = (status, param_types.STRING)
-    if after is not None:
-        where += (
-            " AND (CreatedAt < @at OR (CreatedAt = @at AND (KeyHash > @hash"
-            " OR (KeyHash = @hash AND TransferId > @id))))"
-        )
-        params["at"] = (after[0], param_types.TIMESTAMP)
-        params["hash"] = (after[1], param_types.INT64)
-        params["id"] = (after[2], param_types.STRING)
-    columns = ", ".join(("KeyHash", *TRANSFER_COLUMNS))
-    shards = " UNION ALL ".join(
-        f"(SELECT {columns} FROM Transfers@{{FORCE_INDEX=TransfersByCreation}}"  # noqa: S608 - constants and ints only
-        f" WHERE CreatedShard = {shard}{where}"
-        " ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit)"
-        for shard in CREATED_SHARDS
+    return _newest_first(
+        tx,
+        columns=", ".join(("KeyHash", *TRANSFER_COLUMNS)),
+        source="Transfers@{FORCE_INDEX=TransfersByCreation}",
+        shard_column="CreatedShard",
+        ordered_by="",
+        status_column="Status",
+        where="",
+        params={"limit": (limit, param_types.INT64)},
+        after=after,
+        created_from=created_from,
+        created_to=created_to,
+        status=status,
     )
-    sql = f"{shards} ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit"
-    return [
-        ((row["CreatedAt"], row["KeyHash"], row["TransferId"]), _transfer(row))
-        for row in tx.query(sql, params)
-    ]
 
 
 def list_labelled(
@@ -121,42 +104,73 @@ def list_labelled(
 ) -> list[tuple[CreatedPosition, TransferRecord]]:
     """Transfers with all ``labels``, newest first: per shard, a seek on the first
     pair's TransferLabels rows (time-ordered), the other pairs checked by key; merged."""
-    pairs = sorted(labels.items())
     params: Params = {"limit": (limit, param_types.INT64)}
     where = ""
-    for n, (key, value) in enumerate(pairs):
+    for n, (key, value) in enumerate(sorted(labels.items())):
         params[f"lk{n}"] = (key, param_types.STRING)
         params[f"lv{n}"] = (value, param_types.STRING)
-        if n:
-            where += (
-                f" AND EXISTS (SELECT 1 FROM TransferLabels l{n} WHERE l{n}.LabelKey = @lk{n}"  # noqa: S608
-                f" AND l{n}.LabelValue = @lv{n} AND l{n}.Shard = l.Shard"
-                f" AND l{n}.CreatedAt = l.CreatedAt AND l{n}.KeyHash = l.KeyHash"
-                f" AND l{n}.TransferId = l.TransferId)"
-            )
+        where += f" AND l{n}.LabelKey = @lk{n} AND l{n}.LabelValue = @lv{n}" if not n else (
+            f" AND EXISTS (SELECT 1 FROM TransferLabels l{n} WHERE l{n}.LabelKey = @lk{n}"  # noqa: S608
+            f" AND l{n}.LabelValue = @lv{n} AND l{n}.Shard = l0.Shard"
+            f" AND l{n}.CreatedAt = l0.CreatedAt AND l{n}.KeyHash = l0.KeyHash"
+            f" AND l{n}.TransferId = l0.TransferId)"
+        )  # fmt: skip
+    return _newest_first(
+        tx,
+        columns=", ".join(f"t.{c}" for c in ("KeyHash", *TRANSFER_COLUMNS)),
+        source="TransferLabels l0 JOIN Transfers t"
+        " ON t.KeyHash = l0.KeyHash AND t.TransferId = l0.TransferId",
+        shard_column="l0.Shard",
+        ordered_by="l0.",
+        status_column="t.Status",
+        where=where,
+        params=params,
+        after=after,
+        created_from=created_from,
+        created_to=created_to,
+        status=status,
+    )
+
+
+def _newest_first(
+    tx: Tx,
+    *,
+    columns: str,
+    source: str,
+    shard_column: str,
+    ordered_by: str,
+    status_column: str,
+    where: str,
+    params: Params,
+    after: CreatedPosition | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    status: str | None,
+) -> list[tuple[CreatedPosition, TransferRecord]]:
+    """One seek per shard of a (Shard, CreatedAt DESC, KeyHash, TransferId)-ordered
+    source (``ordered_by``: the alias of those columns), the shards' first ``@limit``
+    rows past the position merged. Only constant SQL text goes in; values are params."""
+    o = ordered_by
     if created_from is not None:
-        where += " AND l.CreatedAt >= @since"
+        where += f" AND {o}CreatedAt >= @since"
         params["since"] = (created_from, param_types.TIMESTAMP)
     if created_to is not None:
-        where += " AND l.CreatedAt < @until"
+        where += f" AND {o}CreatedAt < @until"
         params["until"] = (created_to, param_types.TIMESTAMP)
     if status is not None:
-        where += " AND t.Status = @status"
+        where += f" AND {status_column} = @status"
         params["status"] = (status, param_types.STRING)
     if after is not None:
         where += (
-            " AND (l.CreatedAt < @at OR (l.CreatedAt = @at AND (l.KeyHash > @hash"
-            " OR (l.KeyHash = @hash AND l.TransferId > @id))))"
+            f" AND ({o}CreatedAt < @at OR ({o}CreatedAt = @at AND ({o}KeyHash > @hash"
+            f" OR ({o}KeyHash = @hash AND {o}TransferId > @id))))"
         )
         params["at"] = (after[0], param_types.TIMESTAMP)
         params["hash"] = (after[1], param_types.INT64)
         params["id"] = (after[2], param_types.STRING)
-    columns = ", ".join(f"t.{c}" for c in ("KeyHash", *TRANSFER_COLUMNS))
+    order = f"ORDER BY {o}CreatedAt DESC, {o}KeyHash, {o}TransferId LIMIT @limit"
     shards = " UNION ALL ".join(
-        f"(SELECT {columns} FROM TransferLabels l JOIN Transfers t"  # noqa: S608
-        " ON t.KeyHash = l.KeyHash AND t.TransferId = l.TransferId"
-        f" WHERE l.LabelKey = @lk0 AND l.LabelValue = @lv0 AND l.Shard = {shard}{where}"
-        " ORDER BY l.CreatedAt DESC, l.KeyHash, l.TransferId LIMIT @limit)"
+        f"(SELECT {columns} FROM {source} WHERE {shard_column} = {shard}{where} {order})"  # noqa: S608
         for shard in CREATED_SHARDS
     )
     sql = f"{shards} ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
@@ -11,6 +12,8 @@ from api.transfers.model import TransferStatus
 
 # The longest a hold may wait to be settled.
 MAX_HOLD_SECONDS = 30 * 24 * 3600
+# A hold's (or a pending transaction's) time to live, in seconds.
+HoldTimeout = Annotated[StrictInt, Field(ge=1, le=MAX_HOLD_SECONDS)]
 
 
 class TransferCreate(BaseModel):
@@ -30,10 +33,8 @@ class TransferCreate(BaseModel):
         description="true: a hold. The amount is reserved (pending), not moved, until "
         "the hold is posted (:post), voided (:void) or expires.",
     )
-    timeout_seconds: StrictInt | None = Field(
+    timeout_seconds: HoldTimeout | None = Field(
         default=None,
-        ge=1,
-        le=MAX_HOLD_SECONDS,
         description="A hold's time to live; when it is up the hold can no longer be "
         "posted and is released. Absent: the hold waits until posted or voided.",
     )
