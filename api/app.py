@@ -30,6 +30,7 @@ from api.errors import (
     ValidationFailed,
     problem_response,
 )
+from api.events.router import router as events_router
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
 from api.runtime import Runtime
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.user_middleware.append(Middleware(AuthenticationMiddleware))
     _install_error_handlers(app, settings)
     routers = (health_router, accounts_router, transfers_router, transactions_router,
-               balances_router)  # fmt: skip
+               balances_router, events_router)  # fmt: skip
     for router in routers:
         app.include_router(router)
     _complete_openapi(app)

@@ -26,7 +26,7 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def _account(row: Row) -> AccountRecord:
+def account_from_row(row: Row) -> AccountRecord:
     return AccountRecord(
         id=row["AccountId"],
         currency=row["Currency"],
@@ -73,7 +73,7 @@ def _entry(row: Row) -> EntryRecord:
 def read_accounts(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountRecord]:
     keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
     rows = tx.read("Accounts", ACCOUNT_COLUMNS, keys)
-    return {record.id: record for record in map(_account, rows)}
+    return {record.id: record for record in map(account_from_row, rows)}
 
 
 def read_account(tx: Tx, account_id: str) -> AccountRecord | None:
@@ -124,7 +124,7 @@ def list_accounts(
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY a.KeyHash, a.AccountId LIMIT @limit"
     )
-    return [(row["KeyHash"], _account(row)) for row in tx.query(sql, params)]
+    return [(row["KeyHash"], account_from_row(row)) for row in tx.query(sql, params)]
 
 
 # History by time reads EntriesByTime (spanner_ddl/0007) with key ranges, and entries by

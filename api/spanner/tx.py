@@ -103,3 +103,9 @@ class Tx:
     def update(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.raw.update(table, columns, rows)
+
+    def insert_or_update(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if rows:
+            self.raw.insert_or_update(table, columns, rows)

@@ -17,7 +17,7 @@ TRANSACTION_COLUMNS = (
 )  # fmt: skip
 
 
-def _transaction(row: Row) -> TransactionRecord:
+def transaction_from_row(row: Row) -> TransactionRecord:
     return TransactionRecord(
         id=row["TransactionId"],
         leg_count=row["LegCount"],
@@ -35,7 +35,7 @@ def _transaction(row: Row) -> TransactionRecord:
 def read_transactions(tx: Tx, transaction_ids: Iterable[str]) -> dict[str, TransactionRecord]:
     keys = [(key_hash(i), i) for i in dict.fromkeys(transaction_ids)]
     rows = tx.read("Transactions", TRANSACTION_COLUMNS, keys)
-    return {record.id: record for record in map(_transaction, rows)}
+    return {record.id: record for record in map(transaction_from_row, rows)}
 
 
 def insert_transactions(tx: Tx, transactions: Iterable[TransactionRecord]) -> None:

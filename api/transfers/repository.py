@@ -26,7 +26,7 @@ CHANGED_COLUMNS = (
 )  # fmt: skip
 
 
-def _transfer(row: Row) -> TransferRecord:
+def transfer_from_row(row: Row) -> TransferRecord:
     return TransferRecord(
         id=row["TransferId"],
         debit_account_id=row["DebitAccountId"],
@@ -51,7 +51,7 @@ def _transfer(row: Row) -> TransferRecord:
 def read_transfers(tx: Tx, transfer_ids: Iterable[str]) -> dict[str, TransferRecord]:
     keys = [(key_hash(i), i) for i in dict.fromkeys(transfer_ids)]
     rows = tx.read("Transfers", TRANSFER_COLUMNS, keys)
-    return {record.id: record for record in map(_transfer, rows)}
+    return {record.id: record for record in map(transfer_from_row, rows)}
 
 
 def read_transfer(tx: Tx, transfer_id: str) -> TransferRecord | None:
@@ -175,7 +175,7 @@ def _newest_first(
     )
     sql = f"{shards} ORDER BY CreatedAt DESC, KeyHash, TransferId LIMIT @limit"
     return [
-        ((row["CreatedAt"], row["KeyHash"], row["TransferId"]), _transfer(row))
+        ((row["CreatedAt"], row["KeyHash"], row["TransferId"]), transfer_from_row(row))
         for row in tx.query(sql, params)
     ]
 

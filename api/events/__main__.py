@@ -1,0 +1,70 @@
+"""``python -m api.events``: the event pipeline (relay, Pub/Sub, webhooks) until SIGTERM.
+
+Configured like the service (``LEDGER_*``, ``SPANNER_EMULATOR_HOST``) plus
+``LEDGER_EVENTS_*`` (api/events/config.py); ``PUBSUB_EMULATOR_HOST`` points the Pub/Sub
+client at an emulator. With ``PORT`` set (Cloud Run) it answers health checks on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+
+from api.config import Settings
+from api.events.config import EventSettings
+from api.events.pipeline import Pipeline, build_pipeline
+from api.observability import configure_logging
+
+log = logging.getLogger("api.events")
+
+
+def main() -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.project)
+    pipeline = build_pipeline(settings, EventSettings())
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("events pipeline: signal %d, stopping", signum)
+        pipeline.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    port = os.environ.get("PORT")
+    if port:
+        _serve_health(pipeline, int(port))
+    pipeline.start()
+    log.info(
+        "events pipeline running: relay and %d deliveries (%s)",
+        len(pipeline.runners), ", ".join(r.sink_id for r in pipeline.runners) or "feed only",
+    )  # fmt: skip
+    try:
+        pipeline.wait()
+    finally:
+        pipeline.close()
+    return 0
+
+
+def _serve_health(pipeline: Pipeline, port: int) -> None:
+    """Cloud Run wants a port: 200 while every thread of the pipeline runs, else 503."""
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            alive = all(t.is_alive() for t in pipeline.threads) and not pipeline.stop.is_set()
+            self.send_response(200 if alive else 503)
+            self.end_headers()
+            self.wfile.write(b"ok\n" if alive else b"stopping\n")
+
+        def log_message(self, *_args: object) -> None:
+            return  # probes every few seconds: not worth a log line each
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Health)  # noqa: S104 - Cloud Run's port
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.auth import AUTH_ERRORS, ReaderDep
+from api.deps import DatabasesDep, RequestContextDep
+from api.edge import EDGE_RESPONSES
+from api.errors import ValidationFailed, problem_responses
+from api.events import feed
+from api.events.model import InvalidCursor
+from api.events.schemas import EventPage
+from api.ratelimit import enforce_rate_limit
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["events"],
+    dependencies=[Depends(enforce_rate_limit)],
+    responses=EDGE_RESPONSES,
+)
+
+FEED_PARAMETERS = frozenset(("after", "limit"))
+
+
+@router.get(
+    "/events",
+    summary="The change feed: every committed change, in commit order, from a cursor",
+    description="Poll with the next_cursor of the last page. Events are served up to "
+    "complete_until only, so a cursor never skips an event. Dedupe by event id: a "
+    "restarted relay may store an event again, under the same id.",
+    responses=problem_responses(*AUTH_ERRORS, InvalidCursor),
+)
+def list_events(
+    request: Request,
+    databases: DatabasesDep,
+    _principal: ReaderDep,
+    ctx: RequestContextDep,
+    after: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of the last page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPage:
+    unknown = sorted(set(request.query_params) - FEED_PARAMETERS)
+    if unknown:
+        raise ValidationFailed(f"Unknown parameter {unknown[0][:64]!r}; use after and limit.")
+    return feed.read_feed(databases=databases, ctx=ctx, after=after, limit=limit)

@@ -1,0 +1,1 @@
+"""Deliveries of the Events table: Pub/Sub and webhooks, each with its own cursor."""

@@ -1,0 +1,112 @@
+"""Webhooks: each endpoint its own delivery, signed (Standard Webhooks), retried with
+back-off, then dead-lettered; never in the ledger's write path.
+
+Deliveries to one endpoint run concurrently, but an event waits for the earlier events
+of every account it concerns: each account's events arrive in commit order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import httpx
+
+from api.context import RequestContext
+from api.events import repository
+from api.events.config import EventSettings, WebhookEndpoint
+from api.events.model import Event
+from api.events.signing import webhook_headers
+from api.events.sinks.runner import Stopped
+from api.spanner.database import SpannerDatabase
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "spanner-ledger-webhooks/1"
+
+
+class WebhookDelivery:
+    def __init__(
+        self, endpoint: WebhookEndpoint, settings: EventSettings, database: SpannerDatabase
+    ) -> None:
+        self.endpoint = endpoint
+        self.sink_id = f"webhook:{endpoint.id}"
+        self._settings = settings
+        self._db = database
+        self._key = endpoint.key()
+        self._http = httpx.Client(
+            timeout=settings.webhook_timeout_seconds,
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.webhook_concurrency, thread_name_prefix=self.sink_id
+        )
+        self.attempts = 0
+        self.dead_lettered = 0
+
+    def deliver(self, events: list[Event], stop: threading.Event) -> None:
+        wanted = [e for e in events if not self.endpoint.types or e.type in self.endpoint.types]
+        latest: dict[str, Future[None]] = {}
+        futures = []
+        for event in wanted:
+            earlier = list({id(f): f for a in event.account_ids if (f := latest.get(a))}.values())
+            future = self._pool.submit(self._deliver_one, event, earlier, stop)
+            for account in event.account_ids:
+                latest[account] = future
+            futures.append(future)
+        for future in futures:
+            future.result()  # Stopped, or a dead letter that could not be written
+
+    def _deliver_one(
+        self, event: Event, earlier: list[Future[None]], stop: threading.Event
+    ) -> None:
+        for future in earlier:  # submitted before this one: already running or done
+            future.result()
+        body = json.dumps(event.to_json(), separators=(",", ":")).encode()
+        error = ""
+        for attempt in range(1, self._settings.webhook_max_attempts + 1):
+            if stop.is_set():
+                raise Stopped
+            self.attempts += 1
+            error = self._attempt(event.id, body)
+            if not error:
+                return
+            if attempt < self._settings.webhook_max_attempts and stop.wait(self._backoff(attempt)):
+                raise Stopped
+        log.warning("webhook %s: %s dead-lettered: %s", self.endpoint.id, event.id, error)
+        self._db.write(
+            lambda tx: repository.dead_letter(
+                tx, endpoint_id=self.endpoint.id, event=event,
+                attempts=self._settings.webhook_max_attempts, last_error=error,
+            ),
+            call=RequestContext.starting_now(30).call("events.webhook.dead_letter"),
+        )  # fmt: skip
+        self.dead_lettered += 1
+
+    def _attempt(self, message_id: str, body: bytes) -> str:
+        """One POST; the error, or "" for a 2xx."""
+        headers = webhook_headers(self._key, message_id, int(time.time()), body)
+        try:
+            response = self._http.post(str(self.endpoint.url), content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        if 200 <= response.status_code < 300:
+            return ""
+        return f"HTTP {response.status_code}"
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter on base * 2**(attempt-1), capped."""
+        ceiling = min(
+            self._settings.webhook_backoff_cap_ms,
+            self._settings.webhook_backoff_base_ms * 2 ** (attempt - 1),
+        )
+        return random.uniform(0, ceiling) / 1000  # noqa: S311 - jitter, not a secret
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
