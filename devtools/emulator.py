@@ -111,12 +111,17 @@ def emulator_command(host: str = "127.0.0.1") -> EmulatorCommand:
 class Emulator:
     """A running emulator, owned by whoever started it and stopped by its PID."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        command: EmulatorCommand | None = None,
+        name: str = "spanner-emulator",
+    ) -> None:
         self.host = host
-        self._command = emulator_command(host)
+        self._command = command or emulator_command(host)
         # Lives as long as the emulator; closed (and deleted) in __exit__.
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix="spanner-emulator-", suffix=".log"
+            prefix=f"{name}-", suffix=".log"
         )
         self.process: subprocess.Popen[bytes] | None = None
 

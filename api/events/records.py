@@ -18,6 +18,9 @@ from google.cloud.spanner_v1 import TypeCode
 from api.events.model import parse_rfc3339
 
 
+COMMIT_TIMESTAMP_PLACEHOLDER = "9999-12-31T23:59:59"
+
+
 @dataclass(frozen=True)
 class Mod:
     keys: dict[str, Any]
@@ -101,8 +104,10 @@ def parse_change_record(change_record: list[dict[str, Any]]) -> list[Record]:
 
 def _data_change(data: Mapping[str, Any]) -> DataChange:
     types = {c["name"]: _type_code(c["type"]) for c in data["column_types"] or ()}
+    committed = data["commit_timestamp"]
+    types = {name: (committed if code == "TIMESTAMP" else code) for name, code in types.items()}
     return DataChange(
-        commit_timestamp=data["commit_timestamp"],
+        commit_timestamp=committed,
         record_sequence=data["record_sequence"],
         server_transaction_id=data["server_transaction_id"],
         table=data["table_name"],
@@ -133,21 +138,24 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _values(raw: Any, types: Mapping[str, str]) -> dict[str, Any]:
+def _values(raw: Any, types: Mapping[str, Any]) -> dict[str, Any]:
     values = _json(raw)
     if not isinstance(values, dict):
         return {}  # JSON null: no column of this kind changed
     return {name: _value(value, types.get(name, "")) for name, value in values.items()}
 
 
-def _value(value: Any, code: str) -> Any:
-    """A column value from its JSON form in a mod."""
+def _value(value: Any, code: Any) -> Any:
+    """A column value from its JSON form in a mod; a TIMESTAMP column's ``code`` is the
+    record's commit timestamp."""
     if value is None:
         return None
     if code == "INT64":
         return int(value)
-    if code == "TIMESTAMP":
-        return parse_rfc3339(value)
+    if isinstance(code, datetime):
+        # The emulator records spanner.COMMIT_TIMESTAMP's placeholder where the column
+        # was written with it; what it stands for is this record's commit timestamp.
+        return code if value.startswith(COMMIT_TIMESTAMP_PLACEHOLDER) else parse_rfc3339(value)
     if code == "JSON":
         return json.loads(value) if isinstance(value, str) else value
     return value
