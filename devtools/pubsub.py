@@ -3,6 +3,7 @@ the event pipeline on it. For ``make run``, the tests and the benchmarks only.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -56,15 +57,13 @@ def ensure_topic_and_subscription(
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
     publisher = pubsub_v1.PublisherClient()
     topic_path = publisher.topic_path(project, topic)
-    try:
+    with contextlib.suppress(gexc.AlreadyExists):
         publisher.create_topic(name=topic_path)
-    except gexc.AlreadyExists:
-        pass
     if subscription is None:
         return topic_path, None
     subscriber = pubsub_v1.SubscriberClient()
     subscription_path = subscriber.subscription_path(project, subscription)
-    try:
+    with contextlib.suppress(gexc.AlreadyExists):
         subscriber.create_subscription(
             request={
                 "name": subscription_path,
@@ -72,7 +71,5 @@ def ensure_topic_and_subscription(
                 "enable_message_ordering": True,
             }
         )
-    except gexc.AlreadyExists:
-        pass
     subscriber.close()
     return topic_path, subscription_path

@@ -17,7 +17,6 @@ from google.cloud.spanner_v1 import TypeCode
 
 from api.events.model import parse_rfc3339
 
-
 COMMIT_TIMESTAMP_PLACEHOLDER = "9999-12-31T23:59:59"
 
 
