@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from google.cloud.spanner_v1.database import Database
 
 from api.events.model import EVENT_SHARDS, Event, Place
 from api.events.records import Record, named, parse_change_record
+from api.spanner.deadlines import bounded_by
 from api.spanner.tx import Tx
 from api.spanner.values import json_from_column, json_to_column
 
@@ -40,7 +42,8 @@ def read_change_stream(
 ) -> Iterator[list[Record]]:
     """The records of one partition (``token`` None: the initial query, which returns
     the first partitions), as they arrive, until ``end`` or the partition ends."""
-    with database.snapshot() as snapshot:
+    # Longer than any request's budget: a window's query streams for the whole window.
+    with bounded_by(time.monotonic() + timeout_seconds), database.snapshot() as snapshot:
         result = snapshot.execute_sql(
             _READ_STREAM,
             params={"start": start, "end": end, "token": token, "heartbeat": heartbeat_ms},

@@ -56,7 +56,7 @@ class DeliveryRunner:
         failures = 0
         while not stop.is_set():
             try:
-                until, events = self._db.read(
+                (until, events), _ = self._db.read_consistent(
                     functools.partial(self._next, place=place), call=_call("events.delivery.read")
                 )
                 if not events:
