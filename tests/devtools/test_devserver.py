@@ -1,0 +1,93 @@
+"""``make run`` as a newcomer runs it: the service, the event pipeline and both emulators
+come up; a transfer reaches the feed and the local Pub/Sub subscription; Ctrl-C stops
+every process it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+from devtools.devserver import EVENTS_SUBSCRIPTION
+from devtools.emulator import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.pop("SPANNER_EMULATOR_HOST", None)
+    env.pop("PUBSUB_EMULATOR_HOST", None)
+    return {**env, "PORT": str(port), "LEDGER_EVENTS_HEARTBEAT_MS": "300",
+            "LEDGER_EVENTS_POLL_INTERVAL_MS": "50"}  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_run_serves_the_feed_and_pubsub_and_stops_everything(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "devserver.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "devtools.devserver"], cwd=ROOT, env=_env(port),
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if http.get("/v1/events").json()["complete_until"] is not None:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.3)
+        for account_id in ("a", "b"):
+            http.post("/v1/accounts", json={"id": account_id, "currency": "EUR"})
+        body = {"id": "t1", "debit_account_id": "a", "credit_account_id": "b", "amount": 5}
+        assert http.post("/v1/transfers", json=body).status_code == 201
+
+        while not any(
+            e["type"] == "transfer.created" for e in http.get("/v1/events").json()["items"]
+        ):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        output = log.read_text()
+        pubsub_host = re.search(r"PUBSUB_EMULATOR_HOST=([\d.]+:\d+)", output)
+        assert pubsub_host, output
+        os.environ["PUBSUB_EMULATOR_HOST"] = pubsub_host.group(1)
+        subscriber = pubsub_v1.SubscriberClient()
+        subscription = subscriber.subscription_path("local-project", EVENTS_SUBSCRIPTION)
+        types: set[str] = set()
+        while "transfer.created" not in types:
+            assert time.monotonic() < deadline, output
+            response = subscriber.pull(subscription=subscription, max_messages=50, timeout=5)
+            types |= {json.loads(r.message.data)["type"] for r in response.received_messages}
+        subscriber.close()
+    finally:
+        http.close()
+        os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        server.send_signal(signal.SIGINT)
+        server.wait(60)
+
+    output = log.read_text()
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
+    assert len(set(pids)) == 3, output  # Spanner emulator, Pub/Sub emulator, pipeline
+    time.sleep(1)
+    assert [pid for pid in set(pids) if _alive(pid)] == []
