@@ -10,7 +10,9 @@ locals {
     "iamcredentials.googleapis.com", # short-lived tokens: impersonation, ID tokens
     "logging.googleapis.com",
     "monitoring.googleapis.com", # the Spanner client's built-in metrics (iam.tf)
+    "pubsub.googleapis.com",        # the events topic (events.tf)
     "run.googleapis.com",
+    "secretmanager.googleapis.com", # the webhook endpoints and secrets (events.tf)
     "spanner.googleapis.com",
     "sts.googleapis.com", # workload identity federation token exchange
     "storage.googleapis.com",

@@ -320,3 +320,27 @@ variable "aws_lambda_role_name" {
   type        = string
   default     = ""
 }
+
+variable "events_enabled" {
+  description = "Run the event pipeline (infra/events.tf): the relay service, the events topic and the webhooks secret."
+  type        = bool
+  default     = true
+}
+
+variable "relay_service_name" {
+  description = "Cloud Run service of the event relay."
+  type        = string
+  default     = "ledger-events"
+}
+
+variable "relay_service_account_id" {
+  description = "Account id of the relay's service account."
+  type        = string
+  default     = "ledger-relay"
+}
+
+variable "events_topic" {
+  description = "Pub/Sub topic the relay publishes events to (ordering key: the account)."
+  type        = string
+  default     = "ledger-events"
+}

@@ -25,6 +25,7 @@ from pytest_mock import MockerFixture
 
 from api.app import create_app
 from api.config import Settings
+from api.events.config import EventSettings
 from api.spanner.migrations import (
     FGAC_MARKER,
     apply_migrations,
@@ -39,6 +40,7 @@ from tests.support import DDL_DIR, TEST_INSTANCE, database_handle
 ROLES_FILE = DDL_DIR / "0002_roles.sql"
 READER = "ledger_reader"
 WRITER = "ledger_writer"
+RELAY = "ledger_relay"
 LEDGER_TABLES = {
     "Accounts", "Transfers", "Entries", "Transactions", "AccountLabels", "TransferLabels",
 }  # fmt: skip
@@ -58,6 +60,14 @@ _GRANT_ROLE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _CREATE_ROLE = re.compile(rf"^CREATE\s+ROLE\s+(?P<role>{_NAME})$", re.IGNORECASE)
+# GRANT SELECT ON CHANGE STREAM s TO ROLE r; GRANT EXECUTE ON TABLE FUNCTION f TO ROLE r:
+# held as privileges on "CHANGE STREAM s" and "TABLE FUNCTION f".
+_GRANT_OBJECT = re.compile(
+    rf"^GRANT\s+(?P<privileges>SELECT|EXECUTE)\s+ON\s+(?P<kind>CHANGE\s+STREAM|TABLE\s+FUNCTION)\s+"
+    rf"(?P<name>{_NAME})\s+TO\s+ROLE\s+(?P<roles>{_NAMES})$",
+    re.IGNORECASE,
+)
+_CREATE_CHANGE_STREAM = re.compile(rf"^CREATE\s+CHANGE\s+STREAM\s+(?P<stream>{_NAME})\b", re.I)
 _CREATE_TABLE = re.compile(
     rf"^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<table>{_NAME})\b", re.I
 )
@@ -102,6 +112,14 @@ class Grants:
             self.roles.add(match["role"])
         elif match := _CREATE_TABLE.match(statement):
             self.tables.add(match["table"])
+        elif match := _CREATE_CHANGE_STREAM.match(statement):
+            # A change stream comes with its read function, READ_<stream>.
+            self.tables |= {f"CHANGE STREAM {match['stream']}",
+                            f"TABLE FUNCTION READ_{match['stream']}"}  # fmt: skip
+        elif match := _GRANT_OBJECT.match(statement):
+            kind = " ".join(match["kind"].upper().split())
+            for role in _names(match["roles"]):
+                self.direct[role][f"{kind} {match['name']}"].add(match["privileges"].upper())
         elif match := _GRANT_ROLE.match(statement):
             for role in _names(match["roles"]):
                 self.parents[role].update(_names(match["parents"]))
@@ -166,6 +184,23 @@ def test_reader_only_selects_the_ledger_and_the_schema_version(grants: Grants) -
         "Transactions": {"SELECT"},
         "AccountLabels": {"SELECT"},
         "TransferLabels": {"SELECT"},
+        "Events": {"SELECT"},  # the pull feed (0012)
+        "EventPartitions": {"SELECT"},  # its complete_until
+        VERSION_TABLE: {"SELECT"},
+    }
+
+
+def test_relay_reads_the_change_stream_and_writes_only_its_own_tables(grants: Grants) -> None:
+    settings = EventSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_role == RELAY
+    own = {"SELECT", "INSERT", "UPDATE"}
+    assert grants.of(RELAY) == {
+        "CHANGE STREAM LedgerChanges": {"SELECT"},
+        "TABLE FUNCTION READ_LedgerChanges": {"EXECUTE"},
+        "Events": own,
+        "EventPartitions": own,
+        "EventSinkCursors": own,
+        "WebhookDeadLetters": own,
         VERSION_TABLE: {"SELECT"},
     }
 
@@ -180,6 +215,8 @@ def test_writer_writes_exactly_what_transfers_and_new_accounts_buffer(grants: Gr
         "Transactions": {"SELECT", "INSERT", "UPDATE"},
         "AccountLabels": {"SELECT", "INSERT"},
         "TransferLabels": {"SELECT", "INSERT"},
+        "Events": {"SELECT"},
+        "EventPartitions": {"SELECT"},
         VERSION_TABLE: {"SELECT"},
     }
 
