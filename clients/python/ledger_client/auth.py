@@ -70,7 +70,7 @@ class CachedToken:
         serverless_header: bool,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._fetch = fetch
+        self.fetch = fetch
         self._serverless = serverless_header
         self._clock = clock
         self._lock = threading.Lock()
@@ -94,7 +94,7 @@ class CachedToken:
             cached = self.cached_headers()
             if cached is not None:
                 return cached
-            token, expiry = self._fetch()
+            token, expiry = self.fetch()
             expiry = expiry or jwt_expiry(token) or self._clock() + DEFAULT_LIFETIME_SECONDS
             lifetime = expiry - self._clock()
             # A short-lived token is refreshed halfway, not after it expired.
