@@ -16,6 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt clients/p
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	# The Python client and its `ledger` CLI (their own package; tests/client, tests/cli).
 	$(PY) -m pip install --quiet -e clients/python
+	@command -v chromium >/dev/null || echo "note: no chromium; tests/explorer will fail (apt-get install -y chromium, as .ci/run does)"
 	touch $(STAMP)
 
 venv: $(STAMP)
