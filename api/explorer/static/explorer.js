@@ -255,7 +255,7 @@ async function eventsPage() {
           el("td", {}, event.id)));
       }
       cursor = page.next_cursor;
-      state.textContent = `Complete until ${page.complete_until}; polling every ${EVENTS_POLL_MS / 1000} s.`;
+      state.textContent = `Complete until ${page.complete_until || "—"}; polling every ${EVENTS_POLL_MS / 1000} s.`;
     } catch (error) {
       state.textContent = `${error.status || ""} ${error.code || ""}: ${error.message}`;
       state.className = "error";

@@ -310,10 +310,19 @@ class TransferBatchResult(Response):
 # --- events (GET /v1/events) ------------------------------------------------------------
 
 
+EventType = Literal[
+    "account.opened", "account.closed", "account.reopened",
+    "transfer.created", "transfer.posted", "transfer.voided", "transfer.expired",
+    "transfer.reversed",
+    "transaction.created", "transaction.posted", "transaction.voided", "transaction.expired",
+    "transaction.reversed",
+]  # fmt: skip
+
+
 class Event(Response):
     id: str
-    # Open-ended: new kinds of change get new types; a client must not break on them.
-    type: str
+    # As the service declares it; a type added later needs a client release to parse.
+    type: EventType
     occurred_at: datetime
     account_ids: list[str]
     data: dict[str, Any]
@@ -322,4 +331,5 @@ class Event(Response):
 class EventPage(Response):
     items: list[Event]
     next_cursor: str
-    complete_until: datetime
+    # Null until the relay has a watermark (nothing relayed yet).
+    complete_until: datetime | None
