@@ -9,11 +9,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format typecheck pytest migrate bench clean venv
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# The Python client and its `ledger` CLI (their own package; tests/client, tests/cli).
+	$(PY) -m pip install --quiet -e clients/python
+	@command -v chromium >/dev/null || echo "note: no chromium; tests/explorer will fail (apt-get install -y chromium, as .ci/run does)"
 	touch $(STAMP)
 
 venv: $(STAMP)

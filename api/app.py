@@ -31,6 +31,7 @@ from api.errors import (
     problem_response,
 )
 from api.events.router import router as events_router
+from api.explorer import mount_explorer
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
 from api.runtime import Runtime
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                balances_router, events_router)  # fmt: skip
     for router in routers:
         app.include_router(router)
+    if settings.explorer_enabled:
+        mount_explorer(app)
     _complete_openapi(app)
     return app
 

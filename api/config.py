@@ -181,6 +181,11 @@ class Settings(BaseSettings):
             origins.append(f"{scheme.lower()}://{host.lower()}")
         return list(dict.fromkeys(origins))
 
+    # --- the explorer --------------------------------------------------------
+    # Read-only pages at /explorer (static files calling /v1 with the user's token).
+    # Off by default: a deployment opts in to serving a UI.
+    explorer_enabled: bool = False
+
     # --- Spanner fine-grained access control --------------------------------
     use_database_roles: bool = False
     reader_role: str = "ledger_reader"

@@ -174,3 +174,13 @@ def live_server_factory(
     yield start
     for server in servers:
         server.__exit__()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    emulator: Emulator | ExternalEmulator, ledger_database_factory: Callable[[], str]
+) -> Iterator[LiveServer]:
+    """One app on a free port over a database of its own, shared by the tests of the
+    client, the CLI and the explorer (they use unique ids, as over ``client``)."""
+    with LiveServer(make_settings(emulator.address, ledger_database_factory())) as server:
+        yield server

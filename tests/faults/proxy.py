@@ -15,6 +15,11 @@ every connection to ``upstream``; the test switches its mode at any time:
 until a client-to-server chunk of at least N bytes arrives, then turns ``blackhole``
 with that chunk held: the network freezes exactly while a large request — a commit,
 whose mutations dwarf the reads before it — is on the wire.
+
+``arm_on_response(fault)`` waits for the next server-to-client chunk — the request was
+delivered and answered — and loses it: ``reset`` resets that one connection (the mode
+stays), ``blackhole`` turns ``blackhole`` with the answer held. A client in front of a
+service sees its write applied but never hears so.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ class FaultProxy:
         self.slow_seconds = slow_seconds
         self._mode = "pass"
         self._arm_bytes: int | None = None
+        self._arm_response: str | None = None  # the fault armed for the next answer
         self.triggered = threading.Event()  # set when an armed blackhole went off
         self._cond = threading.Condition()
         self._links: set[_Link] = set()
@@ -124,6 +130,7 @@ class FaultProxy:
         with self._cond:
             self._mode = mode
             self._arm_bytes = None
+            self._arm_response = None
             links = list(self._links) if mode == "reset" else []
             self._cond.notify_all()
         for link in links:
@@ -132,6 +139,13 @@ class FaultProxy:
     def arm_blackhole(self, *, min_upstream_chunk: int) -> None:
         with self._cond:
             self._arm_bytes = min_upstream_chunk
+            self.triggered.clear()
+
+    def arm_on_response(self, fault: str) -> None:
+        if fault not in ("reset", "blackhole"):
+            raise ValueError(f"unknown fault {fault!r}; reset or blackhole")
+        with self._cond:
+            self._arm_response = fault
             self.triggered.clear()
 
     @property
@@ -166,6 +180,14 @@ class FaultProxy:
                 self._mode = "blackhole"
                 self._arm_bytes = None
                 self.triggered.set()
+                self._cond.notify_all()
+            if self._arm_response and not to_upstream and self._mode in ("pass", "slow"):
+                fault, self._arm_response = self._arm_response, None
+                self.triggered.set()
+                if fault == "reset":
+                    link.reset()
+                    return False
+                self._mode = "blackhole"
                 self._cond.notify_all()
             while self._mode == "blackhole" and not link.closed.is_set():
                 self._cond.wait(_POLL_SECONDS)

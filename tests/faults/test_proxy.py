@@ -131,3 +131,26 @@ def test_armed_blackhole_goes_off_on_a_large_upstream_chunk(proxy):
         sock.settimeout(0.3)
         with pytest.raises(TimeoutError):
             sock.recv(65536)
+
+
+def test_armed_response_reset_loses_one_answer(proxy):
+    proxy.arm_on_response("reset")
+    with connect(proxy) as sock:
+        sock.sendall(b"ping")
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(65536) == b""
+    assert proxy.triggered.is_set()
+    assert proxy.mode == "pass"
+    with connect(proxy) as sock:
+        assert roundtrip(sock) == b"ping"
+
+
+def test_armed_response_blackhole_holds_the_answer(proxy):
+    proxy.arm_on_response("blackhole")
+    with connect(proxy) as sock:
+        sock.sendall(b"ping")
+        assert proxy.triggered.wait(2)
+        assert proxy.mode == "blackhole"
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(65536)
