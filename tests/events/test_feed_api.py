@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ledger_client import LedgerClient
+
 from tests.events.conftest import Ledger
 
 
@@ -158,3 +160,16 @@ def test_an_unknown_parameter_is_a_422(ledger_factory: Callable[[], Ledger]) -> 
 
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
+
+
+def test_the_python_client_tails_the_real_feed(ledger_factory: Callable[[], Ledger]) -> None:
+    ledger = ledger_factory()
+    ledger.start_pipeline()
+    _open(ledger, "a", "b")
+    _transfer(ledger, "t1")
+    expected = [e["id"] for e in ledger.wait_for(lambda items: len(items) >= 3)]
+
+    with LedgerClient(ledger.server.url) as client:
+        tailed = [e.id for e in client.tail_events(limit=2, follow=False)]
+
+    assert tailed == expected
