@@ -16,7 +16,7 @@ from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
-from bench import bare, cpu_per_request, group_stats, harness, history, report, scenarios
+from bench import bare, cpu_per_request, events, group_stats, harness, history, report, scenarios
 from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
@@ -42,6 +42,13 @@ def record_lifecycle(
     # Enough holds that posting does not run out: the ones just made, and as many again.
     hold_ids += scenarios.make_holds(url, accounts, max(len(hold_ids), 1000))
     record(scenarios.post_holds(url, hold_ids, clients, seconds, report.POST_HOLD))
+
+
+def _event_lag(host: str, seconds: float) -> events.Lag:
+    """The event pipeline last: its Pub/Sub emulator and relay would load the rest."""
+    lag = events.measure(host, events.RATE, max(seconds, 15.0))
+    print(lag, flush=True)
+    return lag
 
 
 def main() -> int:
@@ -119,6 +126,7 @@ def main() -> int:
             record(scenarios.ceiling(settings, ids, per_txn, args.seconds))
         for per_txn in (32, 1000):
             record(bare.ceiling(settings, ids, per_txn, args.seconds))
+        lag = _event_lag(host, args.seconds)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -135,7 +143,7 @@ def main() -> int:
                 growth=growth,
             )
         )
-        print(f"wrote {DOCS / 'BENCHMARKS.md'} and {DOCS / PLOT}")
+        print(f"wrote {DOCS / 'BENCHMARKS.md'}, {events.write(lag)} and {DOCS / PLOT}")
     return 0
 
 
