@@ -203,13 +203,3 @@ resource "google_cloud_run_v2_service" "relay" {
     google_secret_manager_secret_iam_member.relay_reads_webhooks,
   ]
 }
-
-# The deploy build (project-level run.developer, iam.tf) ships each commit's image to
-# the relay too, as the relay account.
-resource "google_service_account_iam_member" "deploy_acts_as_relay" {
-  count = var.events_enabled ? 1 : 0
-
-  service_account_id = google_service_account.relay[0].name
-  role               = "roles/iam.serviceAccountUser"
-  member             = google_service_account.deploy.member
-}

@@ -27,6 +27,7 @@ RUNTIME = "google_service_account.runtime.member"
 BUILD = "google_service_account.build.member"
 DEPLOY = "google_service_account.deploy.member"
 CI = "google_service_account.ci.member"
+RELAY = "google_service_account.relay[0].member"
 MIGRATOR_ROLE = "google_project_iam_custom_role.spanner_migrator.id"
 
 
@@ -73,11 +74,37 @@ def test_no_service_account_keys_are_created():
 
 
 def test_database_role_user_is_limited_to_the_two_ledger_roles(iam_members):
-    [body] = [b for b in iam_members.values() if '"roles/spanner.databaseRoleUser"' in b]
+    [body] = [
+        b
+        for b in iam_members.values()
+        if '"roles/spanner.databaseRoleUser"' in b and attribute(b, "member") == RUNTIME
+    ]
     expression = attribute(body, "expression") or ""
     assert 'resource.type == \\"spanner.googleapis.com/DatabaseRole\\"' in expression
     ends = re.findall(r'resource\.name\.endsWith\(\\"([^\\]+)\\"\)', expression)
     assert sorted(ends) == ["/ledger_reader", "/ledger_writer"]
+
+
+def test_the_relay_may_assume_only_the_relay_role(iam_members):
+    [body] = [
+        b
+        for b in iam_members.values()
+        if '"roles/spanner.databaseRoleUser"' in b and attribute(b, "member") == RELAY
+    ]
+    ends = re.findall(
+        r'resource\.name\.endsWith\(\\"([^\\]+)\\"\)', attribute(body, "expression") or ""
+    )
+    assert ends == ["/ledger_relay"]
+
+
+def test_the_relay_account_reads_the_stream_publishes_and_reads_its_secret_only(iam_members):
+    assert grants_to(iam_members, RELAY) == [
+        ("google_project_iam_member", '"roles/monitoring.metricWriter"'),
+        ("google_pubsub_topic_iam_member", '"roles/pubsub.publisher"'),
+        ("google_secret_manager_secret_iam_member", '"roles/secretmanager.secretAccessor"'),
+        ("google_spanner_database_iam_member", '"roles/spanner.databaseRoleUser"'),
+        ("google_spanner_database_iam_member", '"roles/spanner.fineGrainedAccessUser"'),
+    ]
 
 
 def test_runtime_account_holds_fine_grained_spanner_roles_and_the_metric_writer(iam_members):
@@ -295,7 +322,7 @@ def test_approvers_get_the_approver_role_and_nothing_else():
 
 def test_cloud_run_service_probes_readiness_and_liveness():
     # Probes reach the container directly; /healthz is reserved only on the public URL.
-    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    body = blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.ledger"]
     startup = re.search(r"startup_probe \{.*?path\s*=\s*\"([^\"]+)\"", body, re.DOTALL)
     liveness = re.search(r"liveness_probe \{.*?path\s*=\s*\"([^\"]+)\"", body, re.DOTALL)
     assert startup is not None
@@ -304,7 +331,7 @@ def test_cloud_run_service_probes_readiness_and_liveness():
 
 
 def test_cloud_run_service_assumes_database_roles():
-    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    body = blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.ledger"]
     assert re.search(r'LEDGER_USE_DATABASE_ROLES\s*=\s*"true"', source())
     assert attribute(body, "service_account") == "google_service_account.runtime.email"
 
@@ -312,7 +339,7 @@ def test_cloud_run_service_assumes_database_roles():
 def test_terraform_leaves_the_image_and_the_traffic_to_the_deploy():
     # Otherwise an apply would reset traffic to "latest": possibly a revision that failed
     # its smoke test and was left without traffic.
-    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    body = blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.ledger"]
     lifecycle = nested(body, "lifecycle") or ""
     ignored = re.search(r"ignore_changes\s*=\s*\[(.*?)\n\s*\]", lifecycle, re.DOTALL)
     assert ignored is not None
@@ -321,7 +348,7 @@ def test_terraform_leaves_the_image_and_the_traffic_to_the_deploy():
 
 
 def test_the_service_url_is_an_audience_on_every_url_of_the_service():
-    [body] = blocks("resource", "google_cloud_run_v2_service").values()
+    body = blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.ledger"]
     assert attribute(body, "custom_audiences") == "[local.service_url]"
     assert re.search(r"LEDGER_AUTH_AUDIENCE\s*=\s*local\.service_url", source())
 
