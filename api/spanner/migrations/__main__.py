@@ -19,13 +19,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from google.api_core import exceptions as gexc
-from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import spanner
 from google.cloud.spanner_v1.database import Database
 from pydantic import ValidationError
 
-from api.config import Settings, get_settings
+from api.cli import (
+    BACKEND_ERRORS,
+    add_database_arguments,
+    backend_message,
+    database_path,
+    settings_from,
+)
+from api.config import Settings
 from api.spanner.migrations import (
     MigrationError,
     apply_migrations,
@@ -64,9 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the migrations directory (default: LEDGER_DDL_DIR, else the repository's "
         "spanner_ddl/)",
     )
-    parser.add_argument("--project", help="default: LEDGER_PROJECT or GOOGLE_CLOUD_PROJECT")
-    parser.add_argument("--instance", help="default: LEDGER_SPANNER_INSTANCE")
-    parser.add_argument("--database", help="default: LEDGER_SPANNER_DATABASE")
+    add_database_arguments(parser)
     parser.add_argument(
         "--timeout",
         type=float,
@@ -92,27 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run and args.command != "up":
         parser.error("--dry-run goes with up")
     try:
-        settings = _settings(args)
+        settings = settings_from(args)
     except ValidationError as exc:
         print(f"error: bad configuration in the environment:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
-    where = (
-        f"projects/{settings.project}/instances/{settings.spanner_instance}"
-        f"/databases/{settings.spanner_database}"
-    )
+    where = database_path(settings)
     try:
         _run(args, settings, where)
     except MigrationError as exc:
         message = str(exc)
-    except DefaultCredentialsError:
-        message = (
-            "no Google credentials. Run `gcloud auth application-default login`, "
-            "or set SPANNER_EMULATOR_HOST to use the emulator."
-        )
-    except gexc.GoogleAPICallError as exc:
-        message = f"Spanner ({where}) answered {exc.code}: {exc.message}"
-    except gexc.RetryError as exc:
-        message = f"Spanner ({where}) did not answer in time: {exc}"
+    except BACKEND_ERRORS as exc:
+        message = backend_message(exc, where)
     else:
         return EXIT_OK
     print(f"error: {message}", file=sys.stderr)
@@ -145,16 +138,6 @@ def _run(args: argparse.Namespace, settings: Settings, where: str) -> None:
         )
         if applied and not args.dry_run:
             print(f"done: applied {len(applied)} file(s) to {where}")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = get_settings()
-    overrides = {
-        "project": args.project,
-        "spanner_instance": args.instance,
-        "spanner_database": args.database,
-    }
-    return settings.model_copy(update={k: v for k, v in overrides.items() if v})
 
 
 def _open_database(settings: Settings) -> Database:
