@@ -77,3 +77,13 @@ output "workload_identity_provider_aws" {
   description = "Audience/provider for the Lambda's external-account credential configuration (null when AWS is disabled)."
   value       = local.aws_enabled ? google_iam_workload_identity_pool_provider.aws[0].name : null
 }
+
+output "audit_service_account_email" {
+  description = "The ledger audit job's identity (Spanner role ledger_reader only)."
+  value       = google_service_account.audit.email
+}
+
+output "audit_job" {
+  description = "The Cloud Run job that runs python -m api.audit (docs/OPERATIONS.md)."
+  value       = google_cloud_run_v2_job.audit.name
+}

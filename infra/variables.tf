@@ -106,6 +106,23 @@ variable "ci_service_account_id" {
   default     = "ledger-ci"
 }
 
+variable "audit_service_account_id" {
+  description = "Account ID (the part before @) of the ledger audit job's identity: it may only assume the Spanner database role ledger_reader."
+  type        = string
+  default     = "ledger-audit"
+}
+
+variable "audit_timeout_seconds" {
+  description = "How long one run of the ledger audit job may read (python -m api.audit --timeout); the task gets a minute more."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.audit_timeout_seconds >= 60 && var.audit_timeout_seconds <= 86000
+    error_message = "audit_timeout_seconds must be between 60 and 86000 (Cloud Run jobs allow 24 hours per task)."
+  }
+}
+
 variable "artifact_repository_id" {
   description = "Artifact Registry Docker repository that holds the ledger's images (_REPOSITORY in both build configs)."
   type        = string

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from api.audit.report import KINDS
 from tests.support import ROOT
 
 DOCS = {
@@ -70,9 +71,14 @@ def test_the_runbook_checks_the_restored_database_and_switches_the_service():
         assert command in switch
 
 
-def test_the_runbook_names_the_audit_command_to_come_without_inventing_its_output():
+def test_the_runbook_audits_the_restored_database_with_the_job_before_switching():
     start = OPERATIONS.index("### 4. Run the ledger audit")
     step = OPERATIONS[start : OPERATIONS.index("### 5.")]
-    assert "`python -m api.audit`" in step
-    assert "TO COME" in step and "Not built yet" in step
-    assert "```" not in step, "no invented invocation or output"
+    assert '--update-env-vars="LEDGER_SPANNER_DATABASE=$NEW"' in step
+    assert 'gcloud run jobs execute "$JOB"' in step
+    assert "exit status 0" in step
+
+
+def test_the_runbook_names_every_kind_of_finding():
+    step = OPERATIONS[OPERATIONS.index("### 4. Run the ledger audit") :]
+    assert [kind for kind in KINDS if f"| `{kind}` |" not in step] == []

@@ -27,6 +27,7 @@ RUNTIME = "google_service_account.runtime.member"
 BUILD = "google_service_account.build.member"
 DEPLOY = "google_service_account.deploy.member"
 CI = "google_service_account.ci.member"
+AUDIT = "google_service_account.audit.member"
 RELAY = "google_service_account.relay[0].member"
 MIGRATOR_ROLE = "google_project_iam_custom_role.spanner_migrator.id"
 
@@ -73,28 +74,33 @@ def test_no_service_account_keys_are_created():
 # --- runtime: fine-grained access control, and its client's metrics ---------------------
 
 
-def test_database_role_user_is_limited_to_the_two_ledger_roles(iam_members):
+def database_roles_of(iam_members: dict[str, str], member: str) -> list[str]:
+    """The database roles ``member`` may assume (its databaseRoleUser condition)."""
     [body] = [
         b
         for b in iam_members.values()
-        if '"roles/spanner.databaseRoleUser"' in b and attribute(b, "member") == RUNTIME
+        if '"roles/spanner.databaseRoleUser"' in b and attribute(b, "member") == member
     ]
     expression = attribute(body, "expression") or ""
     assert 'resource.type == \\"spanner.googleapis.com/DatabaseRole\\"' in expression
-    ends = re.findall(r'resource\.name\.endsWith\(\\"([^\\]+)\\"\)', expression)
-    assert sorted(ends) == ["/ledger_reader", "/ledger_writer"]
+    return sorted(re.findall(r'resource\.name\.endsWith\(\\"([^\\]+)\\"\)', expression))
+
+
+def test_database_role_user_is_limited_to_the_two_ledger_roles(iam_members):
+    assert database_roles_of(iam_members, RUNTIME) == ["/ledger_reader", "/ledger_writer"]
+
+
+def test_only_the_runtime_the_audit_and_the_relay_may_assume_database_roles(iam_members):
+    holders = sorted(
+        attribute(b, "member") or ""
+        for b in iam_members.values()
+        if attribute(b, "role") == '"roles/spanner.databaseRoleUser"'
+    )
+    assert holders == sorted([RUNTIME, AUDIT, RELAY])
 
 
 def test_the_relay_may_assume_only_the_relay_role(iam_members):
-    [body] = [
-        b
-        for b in iam_members.values()
-        if '"roles/spanner.databaseRoleUser"' in b and attribute(b, "member") == RELAY
-    ]
-    ends = re.findall(
-        r'resource\.name\.endsWith\(\\"([^\\]+)\\"\)', attribute(body, "expression") or ""
-    )
-    assert ends == ["/ledger_relay"]
+    assert database_roles_of(iam_members, RELAY) == ["/ledger_relay"]
 
 
 def test_the_relay_account_reads_the_stream_publishes_and_reads_its_secret_only(iam_members):
@@ -410,6 +416,26 @@ def test_spanner_data_access_is_audit_logged_for_everyone():
     log_types = re.findall(r'log_type\s*=\s*"([A-Z_]+)"', body)
     assert sorted(log_types) == ["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
     assert "exempted_members" not in body
+
+
+# --- the ledger audit job: the reader role, nothing else ---------------------------------
+
+
+def test_the_audit_account_may_only_read_through_ledger_reader(iam_members):
+    assert grants_to(iam_members, AUDIT) == [
+        ("google_spanner_database_iam_member", '"roles/spanner.databaseRoleUser"'),
+        ("google_spanner_database_iam_member", '"roles/spanner.fineGrainedAccessUser"'),
+    ]
+    assert database_roles_of(iam_members, AUDIT) == ["/ledger_reader"]
+
+
+def test_the_audit_job_runs_the_audit_as_the_audit_account_with_database_roles():
+    [body] = blocks("resource", "google_cloud_run_v2_job").values()
+    assert attribute(body, "service_account") == "google_service_account.audit.email"
+    assert attribute(body, "command") == '["python", "-m", "api.audit"]'
+    assert re.search(r'LEDGER_USE_DATABASE_ROLES\s*=\s*"true"', body)
+    assert re.search(r'LEDGER_READER_ROLE\s*=\s*"ledger_reader"', body)
+    assert attribute(body, "max_retries") == "0"
 
 
 # --- variables and the optional hold-expiry job ------------------------------------------------
