@@ -3,7 +3,7 @@
 #   docker build -t ledger .
 #   docker run -p 8080:8080 -e SPANNER_EMULATOR_HOST=... ledger
 #
-# Runtime dependencies only: requirements-dev.txt, tests/, bench/, devtools/, docs/ and
+# Runtime dependencies only (requirements.lock): the dev and adapter locks, tests/, bench/, devtools/, docs/ and
 # infra/ never enter the image (see .dockerignore; the COPY lines below name what ships).
 #
 # Base image: Python 3.11 (the version the project targets), Debian slim, pinned to a
@@ -25,10 +25,13 @@ RUN groupadd --system --gid 10001 ledger \
     && useradd --system --uid 10001 --gid ledger --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin ledger
 
-# Dependencies in their own layer: it is rebuilt only when requirements.txt changes,
-# not on every code change.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir --requirement requirements.txt
+# Dependencies in their own layer: it is rebuilt only when the lock changes, not on
+# every code change. requirements.lock is the runtime's whole dependency tree, every
+# file pinned by its hash (`make lock`): pip refuses anything else, so the image gets
+# the bytes that were reviewed, and nothing the service does not run (the Lambda and
+# functions adapters have locks of their own).
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --requirement requirements.lock
 
 # The application: the entrypoints, the package, and the schema (read by /readyz and by
 # `python -m api.spanner.migrations up`, which the build runs from this same image).

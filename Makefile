@@ -7,15 +7,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck pytest migrate bench clean venv
+.PHONY: run test lint format typecheck pytest migrate bench clean venv lock
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt clients/python/pyproject.toml
+# Installs the locks, never the loose requirements*.txt: every package pinned with its
+# hashes (pip's hash-checking mode refuses anything else). Edit a requirements*.txt, then
+# `make lock`.
+$(STAMP): requirements-dev.lock clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# The Python client and its `ledger` CLI (their own package; tests/client, tests/cli).
-	$(PY) -m pip install --quiet -e clients/python
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	# The Python client and its `ledger` CLI (their own package; tests/client, tests/cli):
+	# our own code, so no hash; its dependencies and its build backend (setuptools) came
+	# hash-checked from the lock, so nothing is fetched here.
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e clients/python
 	@command -v chromium >/dev/null || echo "note: no chromium; tests/explorer will fail (apt-get install -y chromium, as .ci/run does)"
 	touch $(STAMP)
 
@@ -56,10 +60,9 @@ CHECKOV_PARSED := $(CHECKOV_VENV)/bin/python -c 'import json, sys; \
 
 .PHONY: checkov
 
-$(CHECKOV_STAMP): requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.lock
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-checkov.lock
 	touch $(CHECKOV_STAMP)
 
 checkov: $(CHECKOV_STAMP)
@@ -76,3 +79,22 @@ clean:
 # Benchmarks: a private emulator, the service as a real process, docs/BENCHMARKS.md rewritten.
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The locks: each requirements*.txt resolved to its whole tree, every file's hash, for
+# any platform (--universal: markers, not this machine's answers) on Python 3.11. The
+# runtime is locked first and constrains the others, so a package has one version
+# everywhere. requirements.lock goes into the image; -functions and -lambda are the
+# adapters' packages; -dev is what `make` installs; -checkov its own venv's.
+# The command is written into each lock's header as it is run (Renovate reads it there
+# to refresh a lock: renovate.json).
+UV ?= $(VENV)/bin/uv
+UV_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes
+LOCKED = functions lambda dev checkov
+
+lock:
+	test -x $(UV) || $(MAKE) venv
+	$(UV_COMPILE) requirements.txt --output-file requirements.lock
+	for name in $(LOCKED); do \
+		$(UV_COMPILE) --constraints requirements.lock \
+			requirements-$$name.txt --output-file requirements-$$name.lock || exit 1; \
+	done

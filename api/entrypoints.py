@@ -25,17 +25,18 @@ returns. Sessions left open expire on the Spanner side.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from mangum import Mangum
-from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_CONTENT_TYPE
 from api.runtime import Runtime
+
+if TYPE_CHECKING:
+    from mangum import Mangum
 
 # What an ASGI server puts in an HTTP scope. functions-framework's own routing adds
 # keys (app, router, endpoint, path_params, route) that must not reach our app: Starlette
@@ -114,9 +115,11 @@ def make_function_target(app: FastAPI) -> Callable[[Request], Response]:
 def make_lambda_handler(app: FastAPI) -> LambdaHandler:
     """The AWS Lambda handler: API Gateway HTTP API (v2), REST API (v1) and ALB events.
 
-    Mangum is built on the first invocation, not at import: its constructor installs an
-    event loop, which the uvicorn and functions-framework entrypoints (which import the
-    same module) have no use for. Lambda runs one invocation at a time per process.
+    Mangum is imported and built on the first invocation, not at import: its
+    constructor installs an event loop, which the uvicorn and functions-framework
+    entrypoints (which import the same module) have no use for, and the container image
+    does not carry it at all (requirements-lambda.txt). Lambda runs one invocation at a
+    time per process.
     """
     runtime: Runtime = app.state.runtime
     adapter: Mangum | None = None
@@ -124,6 +127,9 @@ def make_lambda_handler(app: FastAPI) -> LambdaHandler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         nonlocal adapter
         if adapter is None:
+            from mangum import Mangum  # noqa: PLC0415 - only the Lambda package has it
+            from mangum.adapter import DEFAULT_TEXT_MIME_TYPES  # noqa: PLC0415
+
             adapter = Mangum(
                 app,
                 lifespan="off",

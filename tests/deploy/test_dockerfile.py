@@ -104,7 +104,7 @@ def test_graceful_shutdown_ends_before_cloud_run_kills_at_10_s(instructions):
 
 def test_dependencies_install_in_their_own_layer_before_the_code(instructions):
     copies = [(i, rest) for i, (k, rest) in enumerate(instructions) if k == "COPY"]
-    requirements = next(i for i, rest in copies if rest.split()[0] == "requirements.txt")
+    requirements = next(i for i, rest in copies if rest.split()[0] == "requirements.lock")
     pip_install = next(
         i for i, (k, rest) in enumerate(instructions) if k == "RUN" and "pip install" in rest
     )
@@ -116,6 +116,12 @@ def test_dev_requirements_never_enter_the_image(instructions):
     for keyword, rest in instructions:
         if keyword in {"COPY", "ADD", "RUN"}:
             assert "requirements-dev" not in rest
+
+
+def test_the_image_installs_the_runtime_lock_with_hash_checking(instructions):
+    [install] = [rest for k, rest in instructions if k == "RUN" and "pip install" in rest]
+    assert "--require-hashes" in install
+    assert "--requirement requirements.lock" in install
 
 
 def test_only_named_paths_are_copied_never_the_whole_context(instructions):
