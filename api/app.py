@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,17 +39,30 @@ from api.spanner.errors import DeadlinePassed
 from api.transactions.router import router as transactions_router
 from api.transfers.router import router as transfers_router
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 log = logging.getLogger(__name__)
 
 # A 422 lists at most this many field errors (and says how many there were): the
 # answer to a large wrong body stays small.
 MAX_ECHOED_ERRORS = 50
+# What a worker waits for its last spans at shutdown: inside Cloud Run's 10 s after
+# SIGTERM, of which the in-flight requests may take 8 (Dockerfile).
+TRACE_FLUSH_MILLIS = 1500
 
 
-def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    configure_logs: bool = True,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """``tracer_provider``: where spans go when tracing is on (default: Cloud Trace)."""
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.project)
+    provider = _tracing(settings, tracer_provider)
     # Refuses unsafe identity settings (e.g. no authentication on Cloud Run) up front.
     authenticator = Authenticator.from_settings(settings)
     runtime = Runtime(settings)
@@ -59,16 +72,21 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         runtime.start()
         yield
         runtime.stop()
+        if provider is not None:
+            provider.force_flush(TRACE_FLUSH_MILLIS)
 
     app = FastAPI(
         title="spanner-ledger",
         version=__version__,
         summary="A double-entry ledger on Cloud Spanner.",
         lifespan=lifespan,
+        # Traces only: Cloud Run already measures requests (its request_count and
+        # request_latencies metrics: the SLO and alerts in infra/monitoring.tf).
         telemetry={
-            "tracing": settings.otel_enabled,
-            "metrics": settings.otel_enabled,
-            "logs": settings.otel_enabled,
+            "tracing": provider is not None,
+            "metrics": False,
+            "logs": False,
+            "tracer_provider": provider,
         },
     )
     app.state.settings = settings
@@ -88,6 +106,15 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         mount_explorer(app)
     _complete_openapi(app)
     return app
+
+
+def _tracing(settings: Settings, provider: TracerProvider | None) -> TracerProvider | None:
+    if not settings.otel_enabled:
+        return None
+    # Imported only when on: a cold start without tracing does not load the SDK.
+    from api import tracing  # noqa: PLC0415
+
+    return tracing.configure(settings, provider)
 
 
 def _install_error_handlers(app: FastAPI, settings: Settings) -> None:

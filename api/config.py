@@ -70,9 +70,14 @@ class Settings(BaseSettings):
     )
 
     # --- sessions and transactions --------------------------------------------
-    # Multiplexed sessions are Spanner's modern default, but the emulator (1.5.x) has
+    # Multiplexed on Cloud Spanner: the client's own default, one session per role that
+    # carries any number of concurrent transactions, so nothing caps a worker's Spanner
+    # work below its threads (docs/OPERATIONS.md, "Sessions"). The emulator (1.5.x) has
     # none: pooled is forced there (effective_session_mode, applied by api/spanner/env.py).
-    session_mode: SessionMode = "pooled"
+    session_mode: SessionMode = "multiplexed"
+    # Pooled mode only: sessions per handle, each one transaction at a time. Requests'
+    # Spanner work runs on the threadpool (40 threads), plus the group-commit writer and
+    # the sweeper: a pool smaller than that makes requests queue for a session.
     pool_size: int = Field(default=16, ge=1, le=400)
     # The budget of Spanner calls made outside any request (warming the pool at
     # start-up, the background pinger). Requests use request_timeout_seconds.
@@ -197,10 +202,14 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("AWS_LAMBDA_FUNCTION_NAME")
     )
     log_level: str = "INFO"
-    # FastAPI's native OpenTelemetry (traces, metrics, logs through the global
-    # providers). Off by default: when off it also skips a per-request check of the
-    # providers that cost ~14 % of the event loop's time under load (measured).
+    # OpenTelemetry traces (FastAPI's native server spans, the Spanner client's spans)
+    # exported to Cloud Trace (api/tracing.py). Off by default: when off it also skips a
+    # per-request check of the providers that cost ~14 % of the event loop's time under
+    # load (measured).
     otel_enabled: bool = False
+    # Requests that arrive without a sampled-or-not decision (no trace header) are
+    # traced at this ratio; the others as their caller decided (ParentBased).
+    otel_sample_ratio: float = Field(default=0.1, ge=0, le=1)
     # After start-up, move the long-lived objects (client, pools, app) out of the
     # collector's way (gc.freeze) and collect the young generation less often.
     # Measured at 32 clients: p99 ~80 ms instead of ~105 ms, and a little more

@@ -1,8 +1,9 @@
 """JSON logs in Cloud Logging's shape, and one log line per request.
 
 Cloud Run forwards stdout lines that are JSON objects as structured entries: the
-``severity``, ``message``, ``httpRequest`` and ``logging.googleapis.com/trace`` fields
-are understood, so a request's line is linked to its trace in the console.
+``severity``, ``message``, ``httpRequest`` and ``logging.googleapis.com/trace``,
+``spanId`` and ``trace_sampled`` fields are understood, so a request's line is linked
+to its trace (and span) in the console.
 """
 
 from __future__ import annotations
@@ -12,15 +13,21 @@ import logging
 import re
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import RequestRecord, open_record
 
-_TRACE_CONTEXT = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?")
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+# X-Cloud-Trace-Context: TRACE_ID[/SPAN_ID][;o=OPTIONS], the span id in DECIMAL (an
+# unsigned 64-bit integer), o=1 when the caller traces the request.
+_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d{1,20}))?(?:;o=(\d+))?")
+# W3C traceparent: version-trace_id-parent_id-flags, all lowercase hex.
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)")
+_UINT64 = 2**64
 # color_message: uvicorn attaches an ANSI-coloured copy of the message.
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
@@ -44,14 +51,17 @@ class CloudLoggingFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
-        trace = entry.pop("trace_id", None)
-        if trace:
+        trace_id = entry.pop("trace_id", None)
+        if trace_id:
             entry["logging.googleapis.com/trace"] = (
-                f"projects/{self.project}/traces/{trace}" if self.project else trace
+                f"projects/{self.project}/traces/{trace_id}" if self.project else trace_id
             )
         span = entry.pop("span_id", None)
         if span:
             entry["logging.googleapis.com/spanId"] = span
+        sampled = entry.pop("trace_sampled", None)
+        if sampled is not None:
+            entry["logging.googleapis.com/trace_sampled"] = sampled
         return json.dumps(entry, default=str)
 
 
@@ -65,15 +75,52 @@ def configure_logging(level: str, project: str | None) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-def parse_trace(headers: dict[str, str]) -> tuple[str | None, str | None]:
-    """(trace id, span id) from traceparent (W3C) or X-Cloud-Trace-Context."""
-    match = _TRACEPARENT.match(headers.get("traceparent", ""))
-    if match:
-        return match.group(1), match.group(2)
-    match = _TRACE_CONTEXT.match(headers.get("x-cloud-trace-context", ""))
-    if match:
-        return match.group(1), match.group(2)
-    return None, None
+@dataclass(frozen=True)
+class TraceContext:
+    """A request's place in a trace, as Cloud Logging and Cloud Trace spell it."""
+
+    trace_id: str  # 32 lowercase hex digits
+    span_id: str | None  # 16 lowercase hex digits
+    sampled: bool | None  # None: the caller did not say
+
+
+def parse_trace(headers: dict[str, str]) -> TraceContext | None:
+    """The caller's trace context: W3C ``traceparent`` first, else Google's
+    ``X-Cloud-Trace-Context`` (whose decimal span id becomes hex)."""
+    match = _TRACEPARENT.match(headers.get("traceparent", "").strip())
+    if match and match.group(1) != "ff" and int(match.group(2), 16) and int(match.group(3), 16):
+        return TraceContext(match.group(2), match.group(3), bool(int(match.group(4), 16) & 1))
+    match = _CLOUD_TRACE.match(headers.get("x-cloud-trace-context", "").strip())
+    if match is None or not int(match.group(1), 16):
+        return None
+    span = int(match.group(2) or 0)
+    options = match.group(3)
+    return TraceContext(
+        trace_id=match.group(1).lower(),
+        span_id=f"{span:016x}" if 0 < span < _UINT64 else None,
+        sampled=None if options is None else bool(int(options) & 1),
+    )
+
+
+def current_span_trace() -> TraceContext | None:
+    """The OpenTelemetry span the request runs in, when tracing made one: the log line
+    then points at this service's own span rather than the caller's."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return TraceContext(
+        f"{context.trace_id:032x}", f"{context.span_id:016x}", context.trace_flags.sampled
+    )
+
+
+def client_address(headers: dict[str, str], peer: tuple[str, int] | None) -> str:
+    """The caller's address: the first X-Forwarded-For hop (on Cloud Run the peer is
+    Google's front end, never the caller), else the peer. For logs only: a caller can
+    put anything in that header, so no decision is made on it."""
+    first = headers.get("x-forwarded-for", "").split(",")[0].strip()
+    if first:
+        return first
+    return peer[0] if peer else ""
 
 
 class RequestLogMiddleware:
@@ -121,11 +168,10 @@ def _log_request(
     level: int,
 ) -> None:
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-    trace_id, span_id = parse_trace(headers)
+    where = current_span_trace() or parse_trace(headers)
     path = scope.get("path", "")
     query = scope.get("query_string", b"").decode("latin-1")
     latency = time.perf_counter() - started
-    client = scope.get("client")
     request_log.log(
         level,
         "%s %s %d",
@@ -139,7 +185,7 @@ def _log_request(
                 "status": status,
                 "responseSize": str(size),
                 "userAgent": headers.get("user-agent", ""),
-                "remoteIp": client[0] if client else "",
+                "remoteIp": client_address(headers, scope.get("client")),
                 "latency": f"{latency:.6f}s",
                 "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
             },
@@ -150,7 +196,8 @@ def _log_request(
                 **record.meter.extra,
             },
             "principal": record.principal,
-            "trace_id": trace_id,
-            "span_id": span_id,
+            "trace_id": where.trace_id if where else None,
+            "span_id": where.span_id if where else None,
+            "trace_sampled": where.sampled if where else None,
         },
     )

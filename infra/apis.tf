@@ -6,6 +6,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com", # the optional hold-expiry job (hold_expiry.tf)
+    "cloudtrace.googleapis.com",     # the service's OpenTelemetry traces (iam.tf)
     "iam.googleapis.com",
     "iamcredentials.googleapis.com", # short-lived tokens: impersonation, ID tokens
     "logging.googleapis.com",

@@ -31,6 +31,12 @@ locals {
     LEDGER_WRITER_ROLE             = "ledger_writer"
     LEDGER_REQUEST_TIMEOUT_SECONDS = tostring(min(300, max(1, var.request_timeout_seconds - 5)))
     LEDGER_LOG_LEVEL               = var.log_level
+    LEDGER_OTEL_ENABLED            = tostring(var.tracing_enabled)
+    LEDGER_OTEL_SAMPLE_RATIO       = tostring(var.trace_sample_ratio)
+    # Pooled mode only (docs/OPERATIONS.md, Sessions): a session for every thread that
+    # can run Spanner work at once - requests up to concurrency, at most the threadpool's
+    # 40 - and the group-commit writer and the hold sweeper.
+    LEDGER_POOL_SIZE = tostring(min(var.concurrency, 40) + 2)
   }
 }
 

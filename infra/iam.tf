@@ -2,7 +2,8 @@
 #
 #   ledger-runtime  the service on Cloud Run (and, federated, the AWS Lambda path): may
 #                   only assume the Spanner database roles ledger_reader and ledger_writer
-#                   on the ledger database, and write the Spanner client's own metrics.
+#                   on the ledger database, and write the Spanner client's own metrics
+#                   and its traces.
 #                   No DDL, no admin.
 #   ledger-build    Cloud Build on every push to main (cloudbuild.yaml): runs the tests
 #                   and pushes the image. No Spanner, no Cloud Run, no other account.
@@ -90,6 +91,14 @@ resource "google_spanner_database_iam_member" "runtime_database_roles" {
 resource "google_project_iam_member" "runtime_metric_writer" {
   project = var.project_id
   role    = "roles/monitoring.metricWriter"
+  member  = google_service_account.runtime.member
+}
+
+# The service's OpenTelemetry spans (LEDGER_OTEL_ENABLED, api/tracing.py) go to Cloud
+# Trace as the runtime account: write spans, read no trace.
+resource "google_project_iam_member" "runtime_trace_agent" {
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
   member  = google_service_account.runtime.member
 }
 

@@ -251,9 +251,9 @@ variable "hold_expiry_service_account_id" {
 }
 
 variable "session_mode" {
-  description = "LEDGER_SESSION_MODE: pooled (a warm session pool per instance) or multiplexed."
+  description = "LEDGER_SESSION_MODE: multiplexed (the Spanner client's default: one session per database role, any number of concurrent transactions) or pooled (a warm pool per instance, sized from concurrency). See docs/OPERATIONS.md, Sessions."
   type        = string
-  default     = "pooled"
+  default     = "multiplexed"
 
   validation {
     condition     = contains(["pooled", "multiplexed"], var.session_mode)
@@ -265,6 +265,69 @@ variable "log_level" {
   description = "LEDGER_LOG_LEVEL of the service."
   type        = string
   default     = "INFO"
+}
+
+variable "tracing_enabled" {
+  description = "LEDGER_OTEL_ENABLED: export the service's OpenTelemetry traces to Cloud Trace (api/tracing.py)."
+  type        = bool
+  default     = true
+}
+
+variable "trace_sample_ratio" {
+  description = "LEDGER_OTEL_SAMPLE_RATIO: the share of requests without a caller's sampling decision that are traced (others follow their caller, as Cloud Run's front end marks them)."
+  type        = number
+  default     = 0.1
+
+  validation {
+    condition     = var.trace_sample_ratio >= 0 && var.trace_sample_ratio <= 1
+    error_message = "trace_sample_ratio must be between 0 and 1."
+  }
+}
+
+# ----------------------------------------------------------------------------------
+# Monitoring (monitoring.tf)
+# ----------------------------------------------------------------------------------
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/<p>/notificationChannels/<id>) the alerts go to. Empty: incidents open in the console only."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_5xx_ratio" {
+  description = "Alert when 5xx answers exceed this share of requests for 5 minutes."
+  type        = number
+  default     = 0.01
+}
+
+variable "alert_p99_latency_ms" {
+  description = "Alert when the p99 request latency (Cloud Run's front end) exceeds this for 5 minutes."
+  type        = number
+  default     = 1000
+}
+
+variable "alert_spanner_cpu_ratio" {
+  description = "Alert when Spanner's high-priority CPU exceeds this share for 10 minutes (Google recommends at most 0.65 on regional instances)."
+  type        = number
+  default     = 0.65
+}
+
+variable "slo_availability_goal" {
+  description = "Availability SLO: the share of requests answered without a 5xx over 28 days."
+  type        = number
+  default     = 0.999
+}
+
+variable "slo_latency_goal" {
+  description = "Latency SLO: the share of requests answered within slo_latency_threshold_ms over 28 days."
+  type        = number
+  default     = 0.99
+}
+
+variable "slo_latency_threshold_ms" {
+  description = "Latency SLO threshold in milliseconds."
+  type        = number
+  default     = 500
 }
 
 # ----------------------------------------------------------------------------------

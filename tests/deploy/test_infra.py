@@ -113,8 +113,9 @@ def test_the_relay_account_reads_the_stream_publishes_and_reads_its_secret_only(
     ]
 
 
-def test_runtime_account_holds_fine_grained_spanner_roles_and_the_metric_writer(iam_members):
+def test_runtime_account_holds_fine_grained_spanner_roles_metric_and_trace_writers(iam_members):
     assert grants_to(iam_members, RUNTIME) == [
+        ("google_project_iam_member", '"roles/cloudtrace.agent"'),
         ("google_project_iam_member", '"roles/monitoring.metricWriter"'),
         ("google_spanner_database_iam_member", '"roles/spanner.databaseRoleUser"'),
         ("google_spanner_database_iam_member", '"roles/spanner.fineGrainedAccessUser"'),
@@ -416,6 +417,53 @@ def test_spanner_data_access_is_audit_logged_for_everyone():
     log_types = re.findall(r'log_type\s*=\s*"([A-Z_]+)"', body)
     assert sorted(log_types) == ["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
     assert "exempted_members" not in body
+
+
+# --- monitoring: alerts, SLOs, a dashboard, from Google's own metrics ---------------------
+
+
+@pytest.fixture(scope="module")
+def alerts() -> dict[str, str]:
+    return blocks("resource", "google_monitoring_alert_policy")
+
+
+def test_alerts_cover_errors_latency_spanner_cpu_and_the_error_budget(alerts):
+    filters = " ".join(alerts.values())
+    assert sorted(alerts) == [
+        "google_monitoring_alert_policy.availability_burn",
+        "google_monitoring_alert_policy.latency",
+        "google_monitoring_alert_policy.server_errors",
+        "google_monitoring_alert_policy.spanner_cpu",
+    ]
+    assert "denominator_filter = local.requests" in filters  # a ratio, not a count
+    assert "REDUCE_PERCENTILE_99" in alerts["google_monitoring_alert_policy.latency"]
+    assert "select_slo_burn_rate" in alerts["google_monitoring_alert_policy.availability_burn"]
+    assert 'metric.labels.priority = \\"high\\"' in source()
+
+
+def test_every_alert_notifies_the_configured_channels_and_says_what_to_do(alerts):
+    for name, body in alerts.items():
+        assert attribute(body, "notification_channels") == "var.alert_notification_channels"
+        assert nested(body, "documentation") is not None, name
+
+
+def test_the_slos_are_availability_and_latency_of_the_cloud_run_service():
+    slos = blocks("resource", "google_monitoring_slo")
+    assert sorted(attribute(b, "slo_id") for b in slos.values()) == ['"availability"', '"latency"']
+    for body in slos.values():
+        assert attribute(body, "rolling_period_days") == "28"
+    assert re.search(r"run_filter = join\(.*cloud_run_revision", source(), re.DOTALL)
+
+
+def test_a_dashboard_shows_the_alerted_signals():
+    [body] = blocks("resource", "google_monitoring_dashboard").values()
+    for signal in ("local.requests", "local.latencies", "utilization_by_priority"):
+        assert signal in body
+
+
+def test_the_service_exports_traces_when_enabled():
+    assert re.search(r"LEDGER_OTEL_ENABLED\s*=\s*tostring\(var.tracing_enabled\)", source())
+    assert '"cloudtrace.googleapis.com"' in source()
 
 
 # --- the ledger audit job: the reader role, nothing else ---------------------------------

@@ -136,7 +136,7 @@ def test_emulator_forces_pooled_sessions_and_one_write_in_flight(
     assert settings.effective_max_inflight_writes == 1
 
 
-def test_production_defaults_allow_multiplexed_and_parallel_writes() -> None:
-    settings = Settings(_env_file=None, session_mode="multiplexed", emulator_host=None)  # type: ignore[call-arg]
+def test_production_defaults_are_multiplexed_with_parallel_writes() -> None:
+    settings = Settings(_env_file=None, emulator_host=None)  # type: ignore[call-arg]
     assert settings.effective_session_mode == "multiplexed"
     assert settings.effective_max_inflight_writes is None
