@@ -12,7 +12,7 @@ import logging
 from google.api_core import exceptions as gexc
 
 from api.errors import BackendUnavailable, Conflict, InternalError, LedgerError, ValidationFailed
-from api.spanner.errors import DeadlinePassed, SessionsExhausted, is_transient
+from api.spanner.errors import DeadlinePassed, SessionsExhausted, is_refused, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,21 @@ def map_backend_error(  # noqa: PLR0911 - one branch per family of failures
         return BackendUnavailable(
             "Storage is not reachable right now; " + UNKNOWN_OUTCOME,
             retry_after_seconds=retry_after_seconds,
+        )
+    if is_refused(exc):
+        # 500, not 503: a 503 tells callers to retry, and no retry passes until an
+        # operator fixes the grant; Spanner refused before doing anything, so unlike a
+        # 503 the outcome is known. The log line says what to fix.
+        log.error(
+            "Spanner refused this service's identity (%s): check the runtime account's IAM "
+            "bindings on the database and the database role's GRANTs (spanner_ddl/): %s",
+            exc.__class__.__name__,
+            getattr(exc, "message", exc),
+            exc_info=exc,
+        )
+        return InternalError(
+            "The service is not allowed to use its storage (a configuration error on our "
+            "side); nothing was written."
         )
     log.error("unexpected backend failure", exc_info=exc)
     return InternalError("The request failed unexpectedly.")

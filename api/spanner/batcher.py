@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from api.spanner.call import CallMeter
-from api.spanner.errors import DeadlinePassed, is_transient
+from api.spanner.errors import DeadlinePassed, is_refused, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,8 @@ class WriteBatcher(Generic[Item, Result]):
         failure = self._try(group)
         if failure is None:
             return
-        if len(group) == 1 or is_transient(failure):
+        # Splitting isolates a bad item; these fail every part alike.
+        if len(group) == 1 or is_transient(failure) or is_refused(failure):
             self._fail(group, failure)
             return
         self._splits += 1
@@ -223,7 +224,7 @@ class WriteBatcher(Generic[Item, Result]):
             failure = self._try(part)
             if failure is None:
                 continue
-            if len(part) == 1 or is_transient(failure):
+            if len(part) == 1 or is_transient(failure) or is_refused(failure):
                 self._fail(part, failure)
                 continue
             todo += [part[len(part) // 2 :], part[: len(part) // 2]]

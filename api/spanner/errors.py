@@ -32,5 +32,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+# Failures that say this process's identity may not make the call (IAM, or a database
+# role without the grant): not transient, not about any one item of a group, and
+# Spanner refused before doing anything. Only an operator's fix makes them pass.
+REFUSED: tuple[type[BaseException], ...] = (gexc.PermissionDenied, gexc.Unauthenticated)
+
+
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT)
+
+
+def is_refused(exc: BaseException) -> bool:
+    return isinstance(exc, REFUSED)

@@ -49,6 +49,21 @@ def always(mocker: MockerFixture, error: Exception) -> None:
     mocker.patch.object(Transaction, "commit", autospec=True, side_effect=commit)
 
 
+def transfer_failing_with(
+    client: TestClient, mocker: MockerFixture, unique: Callable[[str], str], error: Exception
+) -> tuple[Any, str]:
+    """A transfer whose every commit fails with ``error``: the answer, and its credit
+    account (to see that nothing was written)."""
+    a, b = open_pair(client, unique)
+    always(mocker, error)
+    response = client.post(
+        "/v1/transfers",
+        json={"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 5},
+    )
+    mocker.stopall()
+    return response, b
+
+
 @pytest.mark.parametrize(
     "error",
     [
@@ -68,17 +83,32 @@ def test_transient_backend_failure_is_503_with_retry_after_and_writes_nothing(
     unique: Callable[[str], str],
     error: Exception,
 ) -> None:
-    a, b = open_pair(short_budget_client, unique)
-    always(mocker, error)
-    response = short_budget_client.post(
-        "/v1/transfers",
-        json={"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 5},
-    )
-    mocker.stopall()
+    response, b = transfer_failing_with(short_budget_client, mocker, unique, error)
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["retry-after"] == "1"
     assert response.json()["code"] == "backend_unavailable"
+    assert short_budget_client.get(f"/v1/accounts/{b}").json()["version"] == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [gexc.PermissionDenied("no grant on Entries"), gexc.Unauthenticated("bad credentials")],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_refused_identity_is_500_without_retry_after_and_says_nothing_was_written(
+    short_budget_client: TestClient,
+    mocker: MockerFixture,
+    unique: Callable[[str], str],
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+) -> None:
+    response, b = transfer_failing_with(short_budget_client, mocker, unique, error)
+    assert (response.status_code, response.json()["code"]) == (500, "internal_error")
+    assert "retry-after" not in response.headers
+    assert "nothing was written" in response.json()["detail"]
+    assert "no grant" not in response.text and "credentials" not in response.text
+    assert any("refused this service's identity" in r.getMessage() for r in caplog.records)
     assert short_budget_client.get(f"/v1/accounts/{b}").json()["version"] == 0
 
 

@@ -21,7 +21,13 @@ from api.spanner.errors import DeadlinePassed
 
 
 class Recorder:
-    def __init__(self, *, poison: str | set[str] | None = None, transient: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        poison: str | set[str] | None = None,
+        transient: bool = False,
+        refused: bool = False,
+    ) -> None:
         self.groups: list[list[str]] = []
         self.calls = 0
         self.entered = threading.Event()  # set when a group reaches apply
@@ -29,6 +35,7 @@ class Recorder:
         self.gate.set()
         self.poison = {poison} if isinstance(poison, str) else (poison or set())
         self.transient = transient
+        self.refused = refused
 
     def __call__(
         self, items: Sequence[str], deadline: float, meters: tuple[CallMeter, ...]
@@ -38,6 +45,8 @@ class Recorder:
         self.calls += 1
         if self.transient:
             raise gexc.ServiceUnavailable("down")
+        if self.refused:
+            raise gexc.PermissionDenied("no grant")
         if self.poison.intersection(items):
             raise ValueError("poisoned group")
         self.groups.append(list(items))
@@ -161,10 +170,17 @@ def test_many_bad_items_cannot_buy_more_than_the_split_budget() -> None:
     assert committed == sorted(committed)  # survivors kept their order
 
 
-def test_transient_failure_fails_the_whole_group_without_splitting() -> None:
-    batcher = WriteBatcher(Recorder(transient=True), window_seconds=0.02, max_items=10)
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [("transient", gexc.ServiceUnavailable), ("refused", gexc.PermissionDenied)],
+)
+def test_a_failure_that_is_no_items_fault_fails_the_whole_group_without_splitting(
+    failure: str, error: type[Exception]
+) -> None:
+    recorder = Recorder(**{failure: True})  # type: ignore[arg-type]
+    batcher = WriteBatcher(recorder, window_seconds=0.02, max_items=10)
     futures = [batcher.submit(x, deadline=later()) for x in "abc"]
-    assert all(isinstance(f.exception(5), gexc.ServiceUnavailable) for f in futures)
+    assert all(isinstance(f.exception(5), error) for f in futures)
     assert batcher.stats.splits == 0
     batcher.close()
 
