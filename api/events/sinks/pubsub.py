@@ -6,57 +6,84 @@ published under each, with the same ``event_id`` attribute. ``primary="true"`` m
 copy (the debit account's): a subscription that wants each event once (a warehouse)
 filters on it, ``attributes.primary = "true"``; one that follows accounts dedupes by
 ``event_id`` per account.
+
+A delivery batch goes out as few Publish requests as the limits allow (1,000 messages,
+10 MB each), one after the other, messages in commit order: within a request Pub/Sub
+keeps the order of the messages of each ordering key, and a request starts only once
+the one before it is acknowledged. The library's batching publisher would instead keep
+a sequencer, a batch and a commit thread per ordering key (per account): measured, that
+cost about 3 ms of CPU per event, most of the pipeline's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.auth.credentials import AnonymousCredentials
+from google.pubsub_v1 import PublisherClient, PubsubMessage
 
 from api.events.model import Event
 
 PUBLISH_TIMEOUT_SECONDS = 60.0
+MAX_MESSAGES_PER_REQUEST = 1000  # Pub/Sub's limits on one Publish request
+MAX_BYTES_PER_REQUEST = 9_000_000  # under 10 MB, leaving room for attributes and framing
 
 
-def publisher_client() -> pubsub_v1.PublisherClient:
-    options = pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
-    return pubsub_v1.PublisherClient(publisher_options=options)
+def publisher_client() -> PublisherClient:
+    options: dict[str, Any] = {}
+    emulator = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if emulator:  # as google.cloud.pubsub_v1 does it for the emulator
+        options = {"client_options": {"api_endpoint": emulator},
+                   "credentials": AnonymousCredentials()}  # fmt: skip
+    return PublisherClient(**options)
 
 
 class PubSubDelivery:
-    def __init__(self, topic_path: str, publisher: pubsub_v1.PublisherClient | None = None) -> None:
+    def __init__(self, topic_path: str, publisher: PublisherClient | None = None) -> None:
         self.topic_path = topic_path
         self.sink_id = f"pubsub:{topic_path}"
         self._publisher = publisher or publisher_client()
 
     def deliver(self, events: list[Event], stop: threading.Event) -> None:
-        sent: list[tuple[str, Future[Any]]] = []
-        for event in events:
-            body = json.dumps(event.to_json(), separators=(",", ":")).encode()
-            for key, primary in _copies(event.account_ids):
-                future = self._publisher.publish(
-                    self.topic_path, body, ordering_key=key, event_id=event.id,
-                    event_type=event.type, account_id=key, primary=primary,
-                )  # fmt: skip
-                sent.append((key, future))
-        failed: BaseException | None = None
-        for key, future in sent:
-            try:
-                future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
-            except Exception as exc:  # every failure is retried the same way
-                failed = failed or exc
-                if key:  # an ordering key stops publishing at its first failure
-                    self._publisher.resume_publish(self.topic_path, key)
-        if failed is not None:
-            raise failed
+        for request in _requests(_messages(events)):
+            self._publisher.publish(
+                topic=self.topic_path, messages=request, timeout=PUBLISH_TIMEOUT_SECONDS
+            )
 
     def close(self) -> None:
-        self._publisher.stop()
+        self._publisher.transport.close()
+
+
+def _messages(events: list[Event]) -> Iterator[PubsubMessage]:
+    for event in events:
+        body = json.dumps(event.to_json(), separators=(",", ":")).encode()
+        for key, primary in _copies(event.account_ids):
+            yield PubsubMessage(
+                data=body,
+                ordering_key=key,
+                attributes={"event_id": event.id, "event_type": event.type,
+                            "account_id": key, "primary": primary},
+            )  # fmt: skip
+
+
+def _requests(messages: Iterator[PubsubMessage]) -> Iterator[list[PubsubMessage]]:
+    request: list[PubsubMessage] = []
+    size = 0
+    for message in messages:
+        weight = len(message.data) + 200
+        if request and (
+            len(request) == MAX_MESSAGES_PER_REQUEST or size + weight > MAX_BYTES_PER_REQUEST
+        ):
+            yield request
+            request, size = [], 0
+        request.append(message)
+        size += weight
+    if request:
+        yield request
 
 
 def _copies(account_ids: Sequence[str]) -> list[tuple[str, str]]:
