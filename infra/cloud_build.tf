@@ -33,6 +33,8 @@ locals {
     _MAX_INSTANCES    = tostring(var.max_instances)
     _CONCURRENCY      = tostring(var.concurrency)
     _TIMEOUT          = "${var.request_timeout_seconds}s"
+    # The event relay (events.tf) runs the same image; empty when it is not deployed.
+    _RELAY_SERVICE = var.events_enabled ? google_cloud_run_v2_service.relay[0].name : ""
   }
 }
 

@@ -203,3 +203,13 @@ resource "google_cloud_run_v2_service" "relay" {
     google_secret_manager_secret_iam_member.relay_reads_webhooks,
   ]
 }
+
+# The deploy build ships each commit's image to the relay too (cloudbuild-deploy.yaml,
+# step ship-relay), after the ledger's revision passed: it deploys as the relay account.
+resource "google_service_account_iam_member" "deploy_acts_as_relay" {
+  count = var.events_enabled ? 1 : 0
+
+  service_account_id = google_service_account.relay[0].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.deploy.member
+}

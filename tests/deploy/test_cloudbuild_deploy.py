@@ -37,7 +37,10 @@ from tests.deploy.cloudbuild_config import (
 from tests.deploy.hcl import local_map
 
 TAGGED_IMAGE = "${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/${_SERVICE}:$COMMIT_SHA"
-ORDER = ["resolve-image", "migrate", "deploy-no-traffic", "smoke-test-tag", "shift-traffic"]
+ORDER = [
+    "resolve-image", "migrate", "deploy-no-traffic", "smoke-test-tag", "shift-traffic",
+    "ship-relay",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +261,9 @@ elif argv[:3] == ["run", "services", "describe"]:
         print(";".join(f"{t['revisionName']}={t.get('percent', 0)}" for t in traffic))
 elif argv[:3] == ["run", "revisions", "describe"]:
     print(state["revisions"][argv[3]])
+elif argv[:3] == ["run", "services", "update"]:
+    state["relay_image"] = flags["image"]
+    save()
 elif argv[:3] == ["run", "services", "update-traffic"]:
     revision, percent = flags["to-revisions"].split("=")
     for target in traffic:
@@ -324,6 +330,7 @@ class FakeCloud:
             "_MAX_INSTANCES": "10",
             "_CONCURRENCY": "80",
             "_TIMEOUT": "30s",
+            "_RELAY_SERVICE": "ledger-events",
             "PROJECT_ID": "p",
             "PROJECT_NUMBER": "123",
             "COMMIT_SHA": COMMIT,
@@ -373,6 +380,29 @@ class FakeCloud:
 @pytest.fixture
 def cloud(tmp_path: Path, steps: list[dict[str, Any]]) -> FakeCloud:
     return FakeCloud(tmp_path, steps)
+
+
+def test_the_relay_ships_the_image_the_ledger_now_serves(cloud):
+    cloud.build()
+
+    assert cloud.state()["relay_image"] == f"{REPOSITORY}@{DIGEST}"
+
+
+def test_the_relay_keeps_its_image_when_the_smoke_test_fails(cloud):
+    state = cloud.state()
+    state["answers"] = {"ledger-00002-new": 500}
+    cloud.save(state)
+
+    cloud.build()
+
+    assert "relay_image" not in cloud.state()
+
+
+def test_a_project_without_the_relay_skips_its_step(cloud):
+    cloud.values["_RELAY_SERVICE"] = ""
+
+    assert cloud.build()[-1] == ("ship-relay", 0)
+    assert "relay_image" not in cloud.state()
 
 
 def test_a_passing_revision_gets_all_the_traffic_and_loses_its_tag(cloud):

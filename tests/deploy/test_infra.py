@@ -212,6 +212,8 @@ def test_the_deploy_account_holds_exactly_what_the_deploy_steps_call(iam_members
             ("google_project_iam_member", '"roles/run.developer"'),
             ("google_service_account_iam_member", '"roles/iam.serviceAccountOpenIdTokenCreator"'),
             ("google_service_account_iam_member", '"roles/iam.serviceAccountUser"'),
+            # the relay (events.tf), which the deploy ships after the ledger
+            ("google_service_account_iam_member", '"roles/iam.serviceAccountUser"'),
             ("google_spanner_database_iam_member", MIGRATOR_ROLE),
         ]
     )
