@@ -44,11 +44,9 @@ def record_lifecycle(
     record(scenarios.post_holds(url, hold_ids, clients, seconds, report.POST_HOLD))
 
 
-def _event_lag(host: str, seconds: float) -> events.Lag:
+def _event_lag(host: str, seconds: float) -> list[events.Lag]:
     """The event pipeline last: its Pub/Sub emulator and relay would load the rest."""
-    lag = events.measure(host, events.RATE, max(seconds, 15.0))
-    print(lag, flush=True)
-    return lag
+    return events.measure_all(host, max(seconds, 15.0))
 
 
 def main() -> int:
