@@ -6,17 +6,33 @@ python -m bench [--seconds 8] [--clients 1,8,32,64] [--accounts 200] [--no-docs]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.context import RequestContext
 from api.storage import DatabaseHandles, build_client
-from bench import bare, cpu_per_request, events, group_stats, harness, history, report, scenarios
+from bench import (
+    bare,
+    cold_start,
+    cpu,
+    cpu_per_request,
+    events,
+    group_stats,
+    harness,
+    history,
+    report,
+    scenarios,
+)  # fmt: skip
 from devtools.emulator import Emulator
 
 DOCS = harness.ROOT / "docs"
@@ -49,6 +65,35 @@ def _event_lag(host: str, seconds: float) -> list[events.Lag]:
     return events.measure_all(host, max(seconds, 15.0))
 
 
+def _ceilings(
+    host: str, accounts: int, seconds: float, record: Callable[[Callable[[], Any]], None]
+) -> None:
+    """The no-HTTP ceiling and the bare client, K transfers per commit."""
+    settings = harness.create_database(host, "ceiling")
+    databases = DatabaseHandles.open(settings, build_client(settings))
+    ids = [f"acct-{i:04d}" for i in range(accounts)]
+    for account_id in ids:
+        open_account(databases=databases, settings=settings,
+                     ctx=RequestContext.starting_now(60),
+                     request=AccountCreate(id=account_id, currency="USD"))  # fmt: skip
+    databases.close()
+    for per_txn in (1, 10, 32, 100, 250, 1000):
+        record(functools.partial(scenarios.ceiling, settings, ids, per_txn, seconds))
+    for per_txn in (1, 32, 1000):
+        record(functools.partial(bare.ceiling, settings, ids, per_txn, seconds))
+
+
+def _cold_start_ms(host: str, runs: int = 5) -> float:
+    """Median of fresh ``uvicorn main:app`` processes to their first 200 on /readyz."""
+    harness.create_database(host, "cold-start")
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+        env = cold_start._env(host, "cold-start", Path(tmp))
+        cold_start.uvicorn(env, Path(tmp))  # warm-up: page cache, .pyc files
+        seconds = [cold_start.uvicorn(env, Path(tmp)) for _ in range(runs)]
+    print(f"cold start: {[round(s * 1000) for s in seconds]} ms", flush=True)
+    return statistics.median(seconds) * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks; rewrite docs/BENCHMARKS.md")
     parser.add_argument("--seconds", type=float, default=8.0, help="per measured point")
@@ -69,6 +114,14 @@ def main() -> int:
 
     with Emulator() as emulator:
         host = emulator.address
+        pgid = emulator.pid or 0  # its own session: the pid is the group's id
+
+        def on(url: str, run: Callable[[], scenarios.Measurement]) -> scenarios.Measurement:
+            return cpu.measured(cpu.Watched(pgid, harness.SERVICE_PIDS[url]), run)
+
+        def here(run: Callable[[], scenarios.Measurement]) -> scenarios.Measurement:
+            return cpu.measured(cpu.Watched(pgid), run)
+
         harness.create_database(host, "group-on")
         harness.create_database(host, "group-off")
         with (
@@ -82,9 +135,10 @@ def main() -> int:
             # Alternate the modes level by level so drift hits both alike.
             for clients in levels:
                 for scenario, url in modes:
-                    record(
-                        scenarios.single_posts(url, accounts[url], clients, args.seconds, scenario)
-                    )
+                    record(on(url, functools.partial(
+                        scenarios.single_posts, url, accounts[url], clients, args.seconds, scenario
+                    )))  # fmt: skip
+            rss_mib = cpu.peak_rss_mib(harness.SERVICE_PIDS[on_url])
             # The lifecycle at 32 clients, group commit on, against the plain figure above.
             record_lifecycle(on_url, accounts[on_url], args.seconds, record)
             # A 3-leg transaction against single transfers, each pass right after the other.
@@ -96,7 +150,9 @@ def main() -> int:
                 on_url, accounts[on_url], clients, args.seconds, report.TRANSACTION
             ))  # fmt: skip
             for size in (100, 1000):
-                record(scenarios.batches(on_url, accounts[on_url], size, args.seconds))
+                record(on(on_url, functools.partial(
+                    scenarios.batches, on_url, accounts[on_url], size, args.seconds
+                )))  # fmt: skip
             # Reading history: the read mix over this ledger, then growth with history.
             record(history.read_mix(on_url, accounts[on_url], clients, args.seconds))
             on_settings = harness.bench_settings(host, "group-on")
@@ -112,18 +168,8 @@ def main() -> int:
         stats = group_stats.measure(host, "group-stats", 32, args.seconds)
         print(stats, flush=True)
 
-        settings = harness.create_database(host, "ceiling")
-        databases = DatabaseHandles.open(settings, build_client(settings))
-        ids = [f"acct-{i:04d}" for i in range(args.accounts)]
-        for account_id in ids:
-            open_account(databases=databases, settings=settings,
-                         ctx=RequestContext.starting_now(60),
-                         request=AccountCreate(id=account_id, currency="USD"))  # fmt: skip
-        databases.close()
-        for per_txn in (1, 10, 32, 100, 250, 1000):
-            record(scenarios.ceiling(settings, ids, per_txn, args.seconds))
-        for per_txn in (32, 1000):
-            record(bare.ceiling(settings, ids, per_txn, args.seconds))
+        _ceilings(host, args.accounts, args.seconds, lambda run: record(here(run)))
+        cold_ms = _cold_start_ms(host)
         lag = _event_lag(host, args.seconds)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -139,6 +185,8 @@ def main() -> int:
                 stats=stats,
                 client_cpu=client_cpu,
                 growth=growth,
+                rss_mib=rss_mib,
+                cold_ms=cold_ms,
             )
         )
         print(f"wrote {DOCS / 'BENCHMARKS.md'}, {events.write(lag)} and {DOCS / PLOT}")

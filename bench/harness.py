@@ -21,6 +21,8 @@ from devtools.emulator import free_port
 from devtools.service import wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
+# The process serving each URL that service() started: for bench/cpu.py.
+SERVICE_PIDS: dict[str, int] = {}
 PROJECT, INSTANCE = "bench-project", "bench"
 
 
@@ -42,7 +44,12 @@ def create_database(emulator_host: str, database: str) -> Settings:
 
 @contextmanager
 def service(
-    emulator_host: str, database: str, env: dict[str, str], *, log_path: Path | None = None
+    emulator_host: str,
+    database: str,
+    env: dict[str, str],
+    *,
+    log_path: Path | None = None,
+    uvicorn_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """The real service (uvicorn, one worker, as on Cloud Run) on a free port.
 
@@ -65,13 +72,14 @@ def service(
     log = log_path.open("w") if log_path else None
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+         "--port", str(port), "--no-access-log", "--log-level", "warning", *uvicorn_args],
         cwd=ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT if log else None,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_ready(url, server, interval=0.2, request_timeout=2):
             raise RuntimeError("service did not become ready")
+        SERVICE_PIDS[url] = server.pid
         yield url
     finally:
         server.terminate()

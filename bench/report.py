@@ -414,6 +414,85 @@ def load_generator_section(client_cpu: dict[str, float]) -> list[str]:
     ]
 
 
+RSS_TARGET_MIB = 150.0
+COLD_START_TARGET_MS = 1500.0
+# (ours, its parameter, what it is, bare client's parameter, most ours may cost, x)
+CPU_TARGETS = (
+    (GROUP_ON, 1, "single POSTs, 1 connection", 1, 1.3),
+    (GROUP_ON, 32, "single POSTs, 32 connections", 32, 2.0),
+    (BATCH, 1000, "batches of 1,000", 1000, 1.5),
+)
+
+
+def cpu_targets(results: list[Measurement], verdict: Callable[[bool | None], str]) -> list[str]:
+    rows = []
+    for scenario, parameter, what, bare_parameter, most in CPU_TARGETS:
+        ours, bare = _find(results, scenario, parameter), _find(results, BARE, bare_parameter)
+        if not (ours and bare and ours.service_cpu_ms and bare.service_cpu_ms):
+            rows.append(f"| service CPU per transfer, {what} | n/a | |")
+            continue
+        ratio = ours.service_cpu_ms / bare.service_cpu_ms
+        rows.append(
+            f"| service CPU per transfer, {what} ≤ {most:g}x the bare client at "
+            f"{bare_parameter} per commit | {ratio:.2f}x ({ours.service_cpu_ms:.2f} vs "
+            f"{bare.service_cpu_ms:.2f} ms) | {verdict(ratio <= most)} |"
+        )
+    return rows
+
+
+def resources_targets(
+    rss_mib: float | None, cold_ms: float | None, verdict: Callable[[bool | None], str]
+) -> list[str]:
+    rows = []
+    if rss_mib is not None:
+        rows.append(f"| RSS of the worker after the 64-client load (peak) ≤ "
+                    f"{RSS_TARGET_MIB:.0f} MiB | {rss_mib:.0f} MiB | "
+                    f"{verdict(rss_mib <= RSS_TARGET_MIB)} |")  # fmt: skip
+    if cold_ms is not None:
+        rows.append(f"| cold start, `uvicorn main:app` to the first 200 on /readyz ≤ 1.5 s "
+                    f"(median of 5) | {cold_ms:,.0f} ms | "
+                    f"{verdict(cold_ms <= COLD_START_TARGET_MS)} |")  # fmt: skip
+    return rows
+
+
+def cpu_section(results: list[Measurement]) -> list[str]:
+    """Where the CPU goes, per transfer, and what it says about sizing Cloud Run."""
+    lines = [
+        "## CPU per transfer",
+        "",
+        "From each process's own counters (/proc: user + system time) over each pass,",
+        "divided by the transfers it committed: the service's uvicorn worker (for the",
+        "no-HTTP and bare-client ceilings: the benchmark process, which runs their",
+        "transactions) and the emulator (gateway and emulator_main).",
+        "",
+        "| what | per | transfers/s | service CPU ms | emulator CPU ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for m in results:
+        if m.service_cpu_ms is None:
+            continue
+        lines.append(
+            f"| {m.scenario} | {m.parameter} | {m.transfers_per_second:,.1f} "
+            f"| {m.service_cpu_ms:.2f} | {m.emulator_cpu_ms or 0:.2f} |"
+        )
+    gc32 = _find(results, GROUP_ON, 32)
+    if gc32 and gc32.service_cpu_ms:
+        per_vcpu = 1000 / gc32.service_cpu_ms
+        lines += [
+            "",
+            f"Sizing Cloud Run from this run: at 32 concurrent requests a worker spends "
+            f"{gc32.service_cpu_ms:.2f} ms of CPU per transfer, about **{per_vcpu:,.0f} "
+            "transfers per vCPU-second** of the service's own work (Spanner's CPU is "
+            "Spanner's). For a target rate R, give the service R / "
+            f"{per_vcpu:,.0f} vCPUs with headroom (Cloud Run scales at ~60 % CPU): one "
+            "worker per vCPU (`uvicorn --workers` = `cpu`), concurrency 80, a pool or "
+            "multiplexed sessions per worker as docs/OPERATIONS.md says. Here the "
+            "emulator, which runs one read-write transaction at a time, bounds the rate long "
+            "before the service's CPU does; on Cloud Spanner the worker's CPU is the bound.",
+        ]
+    return [*lines, ""]
+
+
 def render(
     results: list[Measurement],
     *,
@@ -422,6 +501,8 @@ def render(
     stats: GroupStats | None,
     client_cpu: dict[str, float] | None,
     growth: list[Growth] | None = None,
+    rss_mib: float | None = None,
+    cold_ms: float | None = None,
 ) -> str:
     gc32, ceil32 = _find(results, GROUP_ON, 32), _find(results, CEILING, 32)
     b1000, ceil1000 = _find(results, BATCH, 1000), _find(results, CEILING, 1000)
@@ -484,6 +565,8 @@ def render(
         *lifecycle_targets(results, verdict),
         *transaction_target(results, verdict),
         *history_targets(results, growth or [], verdict),
+        *cpu_targets(results, verdict),
+        *resources_targets(rss_mib, cold_ms, verdict),
         f"| no 5xx responses | {http_5xx} | {verdict(http_5xx == 0)} |",
         "",
         f"A 1,000-transfer request is committed in chunks of {CHUNK} "
@@ -515,6 +598,7 @@ def render(
         "Latency columns of the ceiling are per transaction.",
         "",
         *bare_section(results),
+        *cpu_section(results),
         *(load_generator_section(client_cpu) if client_cpu else []),
     ]
     return "\n".join(lines)

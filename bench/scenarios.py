@@ -34,6 +34,10 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     statuses: dict[str, int] = field(default_factory=dict)
+    # CPU per transfer over the pass (bench/cpu.py): the process doing the ledger's work
+    # (the service, or this process for the ceilings) and the emulator.
+    service_cpu_ms: float | None = None
+    emulator_cpu_ms: float | None = None
 
 
 def _percentile(ordered: list[float], q: float) -> float:
