@@ -63,16 +63,7 @@ class Relay:
             if not thread.is_alive():
                 del self._running[token]
         partitions = self._read(repository.read_partitions)
-        by_token = {p.token: p for p in partitions}
-        now = time.monotonic()
-        for partition in partitions:
-            if partition.finished or partition.token in self._running:
-                continue
-            if now - self._failed_at.get(partition.token, -1e9) < RESTART_DELAY_SECONDS:
-                continue
-            parents = [by_token[t] for t in partition.parent_tokens if t in by_token]
-            if any(not parent.finished for parent in parents):
-                continue
+        for partition in ready_to_read(partitions, set(self._running), self._failed_at):
             thread = threading.Thread(
                 target=self._read_partition_safely,
                 args=(partition, stop),
@@ -217,6 +208,29 @@ class PartitionReader:
         )  # fmt: skip
         self._buffer = []
         self._first_buffered = None
+
+
+def ready_to_read(
+    partitions: list[Partition],
+    running: set[str],
+    failed_at: dict[str, float],
+    now: float | None = None,
+) -> list[Partition]:
+    """The partitions a reader should start on now: not finished, not being read, not
+    failed in the last few seconds, and every parent the relay knows of finished (a
+    merged child waits for all its parents: one key's changes stay in order)."""
+    now = time.monotonic() if now is None else now
+    by_token = {p.token: p for p in partitions}
+    ready = []
+    for partition in partitions:
+        if partition.finished or partition.token in running:
+            continue
+        if now - failed_at.get(partition.token, -1e9) < RESTART_DELAY_SECONDS:
+            continue
+        parents = [by_token[t] for t in partition.parent_tokens if t in by_token]
+        if all(parent.finished for parent in parents):
+            ready.append(partition)
+    return ready
 
 
 def _children(records: list[Record]) -> list[Partition]:
