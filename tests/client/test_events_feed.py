@@ -88,3 +88,11 @@ def test_async_tail() -> None:
         return ids
 
     assert asyncio.run(main()) == [e["id"] for e in EVENTS]
+
+
+def test_an_event_type_the_client_does_not_know_yet_still_parses() -> None:
+    from ledger_client.models import Event  # noqa: PLC0415
+
+    event = Event.model_validate({**EVENTS[0], "type": "account.renamed"})
+
+    assert event.type == "account.renamed"

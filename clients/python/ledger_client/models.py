@@ -310,19 +310,21 @@ class TransferBatchResult(Response):
 # --- events (GET /v1/events) ------------------------------------------------------------
 
 
-EventType = Literal[
+# The event types the service declares today. The field below is an open enum: its
+# schema lists these (and matches the service's OpenAPI), but any string parses, so a
+# type the service adds later reaches an older client instead of failing its parse.
+EVENT_TYPES = (
     "account.opened", "account.closed", "account.reopened",
     "transfer.created", "transfer.posted", "transfer.voided", "transfer.expired",
     "transfer.reversed",
     "transaction.created", "transaction.posted", "transaction.voided", "transaction.expired",
     "transaction.reversed",
-]  # fmt: skip
+)  # fmt: skip
 
 
 class Event(Response):
     id: str
-    # As the service declares it; a type added later needs a client release to parse.
-    type: EventType
+    type: str = Field(json_schema_extra={"enum": list(EVENT_TYPES)})
     occurred_at: datetime
     account_ids: list[str]
     data: dict[str, Any]
