@@ -50,6 +50,7 @@ def service(
     *,
     log_path: Path | None = None,
     uvicorn_args: tuple[str, ...] = (),
+    root: Path = ROOT,
 ) -> Iterator[str]:
     """The real service (uvicorn, one worker, as on Cloud Run) on a free port.
 
@@ -73,7 +74,8 @@ def service(
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--log-level", "warning", *uvicorn_args],
-        cwd=ROOT, env=process_env, stdout=log, stderr=subprocess.STDOUT if log else None,
+        cwd=root, env={**process_env, "PYTHONPATH": str(root)}, stdout=log,
+        stderr=subprocess.STDOUT if log else None,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
