@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
-from bench import harness
+from bench import cpu, harness
 from devtools.emulator import Emulator, free_port
 from devtools.pubsub import ensure_topic_and_subscription, pubsub_emulator
 
@@ -90,11 +90,6 @@ def _webhook_server(receipts: Receipts) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 SINGLE = "single POSTs"
@@ -172,7 +167,7 @@ def measure(
                 while http.get("/v1/events").json()["complete_until"] is None:
                     time.sleep(0.2)
             time.sleep(1)
-            cpu_before = _cpu_seconds(pipeline.pid)
+            cpu_before = cpu.process_seconds(pipeline.pid)
             made, achieved = _paced_load(url, ids, rate, seconds, SHAPES[shape])
             with httpx.Client(base_url=url, timeout=30) as http:
                 expected = _feed_ids_after(http, made)
@@ -181,7 +176,7 @@ def measure(
                 expected <= receipts_pubsub.at.keys() and expected <= receipts_webhook.at.keys()
             ):
                 time.sleep(0.2)
-            cpu = _cpu_seconds(pipeline.pid) - cpu_before
+            spent = cpu.process_seconds(pipeline.pid) - cpu_before
         finally:
             pipeline.send_signal(signal.SIGTERM)
             pipeline.wait(20)
@@ -196,7 +191,7 @@ def measure(
         shape=shape, rate_asked=rate, rate_achieved=achieved, events=len(expected),
         pubsub_p50_ms=_pct(pubsub_lags, 50), pubsub_p99_ms=_pct(pubsub_lags, 99),
         webhook_p50_ms=_pct(webhook_lags, 50), webhook_p99_ms=_pct(webhook_lags, 99),
-        pipeline_cpu_ms_per_event=cpu * 1000 / max(len(expected), 1),
+        pipeline_cpu_ms_per_event=spent * 1000 / max(len(expected), 1),
         missing_pubsub=len(expected - receipts_pubsub.at.keys()),
         missing_webhook=len(expected - receipts_webhook.at.keys()),
     )  # fmt: skip

@@ -55,7 +55,7 @@ def _account_events(mod_type: str, mod: Mod) -> Iterator[Derived]:
 
 
 def _transfer_events(mod_type: str, mod: Mod) -> Iterator[Derived]:
-    transfer = transfer_to_wire(transfer_from_row(_with_defaults(mod.row, _TRANSFER_DEFAULTS)))
+    transfer = transfer_to_wire(transfer_from_row({**_TRANSFER_DEFAULTS, **mod.row}))
     data = transfer.model_dump(mode="json")
     accounts = (transfer.debit_account_id, transfer.credit_account_id)
     if mod_type == "INSERT":
@@ -82,7 +82,7 @@ def _transaction_events(mod_type: str, mod: Mod) -> Iterator[Derived]:
 
 def _account_data(row: dict[str, Any]) -> dict[str, Any]:
     """An account as the stream watches it: what defines it, not its balances."""
-    record = account_from_row(_with_defaults(row, _ACCOUNT_DEFAULTS))
+    record = account_from_row({**_ACCOUNT_DEFAULTS, **row})
     return {
         "id": record.id,
         "currency": record.currency,
@@ -115,10 +115,6 @@ def _transaction_data(row: dict[str, Any]) -> dict[str, Any]:
 
 def _instant(value: Any) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def _with_defaults(row: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    return {**defaults, **row}
 
 
 # Columns the stream does not carry for an account (its balances, by design) and the

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from api.context import RequestContext
 from api.events import repository
+from api.events.budget import CALL_BUDGET_SECONDS, background_call
 from api.events.config import EventSettings
 from api.events.derive import events_of
 from api.events.model import TICK, Event
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CALL_BUDGET_SECONDS = 30.0
 SCHEDULE_INTERVAL_SECONDS = 0.5
 RESTART_DELAY_SECONDS = 2.0  # after a partition's reader failed (Spanner unreachable...)
 _END = object()
@@ -44,7 +43,6 @@ class Relay:
         self._settings = settings
         self._running: dict[str, threading.Thread] = {}
         self._failed_at: dict[str, float] = {}
-        self.events_written = 0  # for the benchmark's CPU per event
 
     def run(self, stop: threading.Event) -> None:
         """Until ``stop``: keep a reader on every partition that is ready."""
@@ -95,10 +93,10 @@ class Relay:
             log.exception("events relay: partition %s failed; resuming", partition.token[:12])
 
     def _read(self, work: Callable[[Tx], T]) -> T:
-        return self._db.read(work, call=_call("events.relay.read"))
+        return self._db.read(work, call=background_call("events.relay.read"))
 
     def _write(self, work: Callable[[Tx], Any]) -> None:
-        self._db.write(work, call=_call("events.relay.write"))
+        self._db.write(work, call=background_call("events.relay.write"))
 
     def save(
         self, partition: Partition, *, watermark: datetime, finished: bool,
@@ -111,7 +109,6 @@ class Relay:
             )
 
         self._write(work)
-        self.events_written += len(events)
 
 
 class PartitionReader:
@@ -246,7 +243,3 @@ def _children(records: list[Record]) -> list[Partition]:
         if isinstance(record, ChildPartitions)
         for child in record.children
     ]
-
-
-def _call(action: str) -> Any:
-    return RequestContext.starting_now(CALL_BUDGET_SECONDS).call(action)

@@ -7,20 +7,17 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from datetime import datetime
 from typing import Protocol
 
-from api.context import RequestContext
 from api.events import repository
+from api.events.budget import background_call
 from api.events.config import EventSettings
-from api.events.model import Event, Place
-from api.spanner.call import Call
+from api.events.feed import read_served
+from api.events.model import Event
 from api.spanner.database import SpannerDatabase
-from api.spanner.tx import Tx
 
 log = logging.getLogger(__name__)
 
-CALL_BUDGET_SECONDS = 30.0
 RETRY_CAP_SECONDS = 30.0
 
 
@@ -42,7 +39,6 @@ class DeliveryRunner:
         self._db = database
         self._settings = settings
         self._delivery = delivery
-        self.delivered = 0
 
     @property
     def sink_id(self) -> str:
@@ -51,31 +47,29 @@ class DeliveryRunner:
     def run(self, stop: threading.Event) -> None:
         poll = self._settings.poll_interval_ms / 1000
         place = self._db.read(
-            lambda tx: repository.read_sink_cursor(tx, self._delivery.sink_id), call=_call("read")
+            lambda tx: repository.read_sink_cursor(tx, self._delivery.sink_id),
+            call=background_call("events.delivery.cursor"),
         )
+        batch = self._settings.delivery_batch
         failures = 0
         while not stop.is_set():
             try:
-                (until, events), _ = self._db.read_consistent(
-                    functools.partial(self._next, place=place), call=_call("events.delivery.read")
+                served, _ = self._db.read_consistent(
+                    functools.partial(read_served, after=place, limit=batch),
+                    call=background_call("events.delivery.read"),
                 )
-                if not events:
-                    if until is not None:
-                        place = Place(until)  # nothing new to save; resume re-reads nothing
+                if not served.events:
+                    place = served.next  # nothing new to save; resume re-reads nothing
                     stop.wait(poll)
                     continue
-                self._delivery.deliver(events, stop)
-                place = (
-                    events[-1].place if len(events) == self._settings.delivery_batch
-                    else Place(until) if until else events[-1].place
-                )  # fmt: skip
+                self._delivery.deliver(served.events, stop)
+                place = served.next or served.events[-1].place
                 self._db.write(
                     functools.partial(
                         repository.save_sink_cursor, sink_id=self._delivery.sink_id, place=place
                     ),
-                    call=_call("events.delivery.save"),
+                    call=background_call("events.delivery.save"),
                 )
-                self.delivered += len(events)
                 failures = 0
             except Stopped:
                 return
@@ -83,14 +77,3 @@ class DeliveryRunner:
                 failures += 1
                 log.exception("events delivery %s failed; retrying", self._delivery.sink_id)
                 stop.wait(min(RETRY_CAP_SECONDS, 0.5 * 2 ** min(failures, 6)))
-
-    def _next(self, tx: Tx, *, place: Place | None) -> tuple[datetime | None, list[Event]]:
-        until = repository.complete_until(tx)
-        if until is None or (place is not None and place.commit_timestamp > until):
-            return until, []
-        limit = self._settings.delivery_batch
-        return until, repository.read_events(tx, after=place, until=until, limit=limit)
-
-
-def _call(action: str) -> Call:
-    return RequestContext.starting_now(CALL_BUDGET_SECONDS).call(action)

@@ -16,8 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 
-from api.context import RequestContext
 from api.events import repository
+from api.events.budget import background_call
 from api.events.config import EventSettings, WebhookEndpoint
 from api.events.model import Event
 from api.events.signing import webhook_headers
@@ -46,8 +46,6 @@ class WebhookDelivery:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.webhook_concurrency, thread_name_prefix=self.sink_id
         )
-        self.attempts = 0
-        self.dead_lettered = 0
 
     def deliver(self, events: list[Event], stop: threading.Event) -> None:
         wanted = [e for e in events if not self.endpoint.types or e.type in self.endpoint.types]
@@ -72,7 +70,6 @@ class WebhookDelivery:
         for attempt in range(1, self._settings.webhook_max_attempts + 1):
             if stop.is_set():
                 raise Stopped
-            self.attempts += 1
             error = self._attempt(event.id, body)
             if not error:
                 return
@@ -84,9 +81,8 @@ class WebhookDelivery:
                 tx, endpoint_id=self.endpoint.id, event=event,
                 attempts=self._settings.webhook_max_attempts, last_error=error,
             ),
-            call=RequestContext.starting_now(30).call("events.webhook.dead_letter"),
+            call=background_call("events.webhook.dead_letter"),
         )  # fmt: skip
-        self.dead_lettered += 1
 
     def _attempt(self, message_id: str, body: bytes) -> str:
         """One POST; the error, or "" for a 2xx."""
