@@ -1,7 +1,7 @@
 """A request's budget and identity, handed explicitly to every service call.
 
 The request log middleware opens a ``RequestRecord`` (the deadline, and the meter its
-log line reads) on the ASGI scope's state; the ``RequestContextDep`` dependency turns
+log line reads) on the ASGI scope's state; a route's one dependency (api.deps) turns
 it, with the verified principal, into the frozen ``RequestContext`` that routers pass
 to services, and services turn into a ``Call`` for each piece of Spanner work.
 """

@@ -8,7 +8,7 @@
   it goes over. Either way nothing is written.
 - CORS (Starlette's ``CORSMiddleware``) only when ``cors_allow_origins`` lists origins:
   exactly those, methods GET and POST, request headers Authorization and Content-Type.
-- The rate limiter the v1 routers' ``enforce_rate_limit`` dependency uses (see
+- The rate limiter the v1 routes' ``enforce_rate_limit`` uses (see
   ``api.ratelimit``), on ``app.state.rate_limiter``; None when disabled.
 
 Both middlewares are pure ASGI (no ``BaseHTTPMiddleware``, which breaks context

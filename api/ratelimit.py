@@ -9,8 +9,9 @@ Gateway, Cloud Armor).
 
 The bucket key is the authenticated principal's key (``email:...`` for a verified
 email, ``sub:...`` otherwise, so a subject never shares an email's bucket), known only
-after authentication: ``enforce_rate_limit`` is a dependency of the v1 routers (after
-the bearer token was verified), not a middleware. With authentication off every request is
+after authentication: ``enforce_rate_limit`` runs in the v1 routes' one dependency
+(api.deps, after the bearer token was verified and the scope checked), not in a
+middleware. With authentication off every request is
 the local principal, and the caller's address is used instead.
 
 Memory is bounded: a bucket idle long enough to be full again is the same as no bucket,
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.auth import LOCAL_PRINCIPAL, Principal, PrincipalDep
+from api.auth import LOCAL_PRINCIPAL, Principal
 from api.errors import LedgerError
 
 DEFAULT_MAX_KEYS = 10_000
@@ -122,8 +123,8 @@ def rate_limit_key(request: Request, principal: Principal) -> str:
     return "address:" + (client.host if client is not None else "unknown")
 
 
-async def enforce_rate_limit(request: Request, principal: PrincipalDep) -> None:
-    """Router dependency: spend one of the caller's tokens, or raise ``RateLimited``.
+def enforce_rate_limit(request: Request, principal: Principal) -> None:
+    """Spend one of the caller's tokens, or raise ``RateLimited``.
 
     Cheap and non-blocking (a lock held for microseconds), so it runs on the event loop.
     Without a limiter on ``app.state.rate_limiter`` (limit disabled) it does nothing.

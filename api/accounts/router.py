@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.accounts import service
 from api.accounts.errors import AccountHasPending, AccountNotFound
@@ -15,8 +15,8 @@ from api.accounts.schemas import (
     EntryPage,
     Statement,
 )
-from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, RequestContextDep, SettingsDep
+from api.auth import AUTH_ERRORS
+from api.deps import ReadCall, WriteCall
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
@@ -24,14 +24,12 @@ from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN
 from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
 from api.limits import check_page_size
-from api.ratelimit import enforce_rate_limit
 
 LIST_PARAMETERS = frozenset(("page_size", "page_token", "currency", "max_staleness"))
 
 router = APIRouter(
     prefix="/v1",
     tags=["accounts"],
-    dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
 )
 
@@ -51,13 +49,10 @@ PageToken = Annotated[str | None, Query(max_length=512)]
 def open_account(
     body: AccountCreate,
     response: Response,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Account:
     account, created = service.open_account(
-        databases=databases, settings=settings, ctx=ctx, request=body
+        databases=call.databases, settings=call.settings, ctx=call.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return account
@@ -70,11 +65,11 @@ def open_account(
 )
 def close_account(
     account_id: AccountIdPath,
-    databases: DatabasesDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Account:
-    return service.set_closed(databases=databases, ctx=ctx, account_id=account_id, closed=True)
+    return service.set_closed(
+        databases=call.databases, ctx=call.ctx, account_id=account_id, closed=True
+    )
 
 
 @router.post(
@@ -84,11 +79,11 @@ def close_account(
 )
 def reopen_account(
     account_id: AccountIdPath,
-    databases: DatabasesDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Account:
-    return service.set_closed(databases=databases, ctx=ctx, account_id=account_id, closed=False)
+    return service.set_closed(
+        databases=call.databases, ctx=call.ctx, account_id=account_id, closed=False
+    )
 
 
 @router.get(
@@ -98,16 +93,14 @@ def reopen_account(
 )
 def get_account(
     account_id: AccountIdPath,
-    databases: DatabasesDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     as_of: AsOf = None,
 ) -> Account | AccountBalanceAt:
     if as_of is not None:
         return service.get_account_at(
-            databases=databases, ctx=ctx, account_id=account_id, as_of=as_of
+            databases=call.databases, ctx=call.ctx, account_id=account_id, as_of=as_of
         )
-    return service.get_account(databases=databases, ctx=ctx, account_id=account_id)
+    return service.get_account(databases=call.databases, ctx=call.ctx, account_id=account_id)
 
 
 @router.get(
@@ -119,10 +112,7 @@ def get_account(
 )
 def list_accounts(
     *,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
@@ -131,11 +121,11 @@ def list_accounts(
 ) -> AccountPage:
     labels = label_filters(request.query_params.multi_items(), LIST_PARAMETERS)
     size = check_page_size(
-        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
     )
     return service.list_accounts(
-        databases=databases, ctx=ctx, page_size=size, page_token=page_token, currency=currency,
-        labels=labels, staleness=staleness(max_staleness, settings),
+        databases=call.databases, ctx=call.ctx, page_size=size, page_token=page_token,
+        currency=currency, labels=labels, staleness=staleness(max_staleness, call.settings),
     )  # fmt: skip
 
 
@@ -147,10 +137,7 @@ def list_accounts(
 def list_entries(
     *,
     account_id: AccountIdPath,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     page_size: int | None = None,
     page_token: PageToken = None,
     posted_from: RangeFrom = None,
@@ -158,17 +145,17 @@ def list_entries(
     max_staleness: MaxStaleness = None,
 ) -> EntryPage:
     size = check_page_size(
-        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
     )
     return service.list_entries(
-        databases=databases,
-        ctx=ctx,
+        databases=call.databases,
+        ctx=call.ctx,
         account_id=account_id,
         page_size=size,
         page_token=page_token,
         posted_from=posted_from,
         posted_to=posted_to,
-        staleness=staleness(max_staleness, settings),
+        staleness=staleness(max_staleness, call.settings),
     )
 
 
@@ -180,10 +167,7 @@ def list_entries(
 def get_statement(
     *,
     account_id: AccountIdPath,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     max_staleness: MaxStaleness = None,
     posted_from: Annotated[
         datetime, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
@@ -191,10 +175,10 @@ def get_statement(
     posted_to: RangeTo = None,
 ) -> Statement:
     return service.statement(
-        databases=databases,
-        ctx=ctx,
+        databases=call.databases,
+        ctx=call.ctx,
         account_id=account_id,
         posted_from=posted_from,
         posted_to=posted_to,
-        staleness=staleness(max_staleness, settings),
+        staleness=staleness(max_staleness, call.settings),
     )

@@ -5,19 +5,13 @@ Wiring (in ``create_app``)::
     app.state.authenticator = Authenticator.from_settings(settings)  # runs check_auth_startup
     app.user_middleware.append(Middleware(AuthenticationMiddleware))  # verifies /v1 tokens
 
-Routes then declare ``ReaderDep`` / ``WriterDep`` (the scope check on the principal the
-middleware verified), and list ``*AUTH_ERRORS`` in their
-``responses=problem_responses(...)``.
+Routes then declare ``ReadCall`` / ``WriteCall`` (api.deps: ``authorized``, the scope
+check on the principal the middleware verified, among the rest of what a route needs),
+and list ``*AUTH_ERRORS`` in their ``responses=problem_responses(...)``.
 """
 
 from api.auth.authenticator import Authenticator, check_auth_startup
-from api.auth.dependencies import (
-    PrincipalDep,
-    ReaderDep,
-    WriterDep,
-    get_principal,
-    require_scope,
-)
+from api.auth.dependencies import authorized
 from api.auth.errors import AUTH_ERRORS, Forbidden, SigningKeysUnavailable, Unauthenticated
 from api.auth.middleware import AuthenticationMiddleware
 from api.auth.principal import LOCAL_PRINCIPAL, Principal
@@ -32,12 +26,8 @@ __all__ = [
     "Authenticator",
     "Forbidden",
     "Principal",
-    "PrincipalDep",
-    "ReaderDep",
     "SigningKeysUnavailable",
     "Unauthenticated",
-    "WriterDep",
+    "authorized",
     "check_auth_startup",
-    "get_principal",
-    "require_scope",
 ]

@@ -2,23 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api.accounts.errors import AccountNotFound
-from api.auth import AUTH_ERRORS, ReaderDep
+from api.auth import AUTH_ERRORS
 from api.balances import service
 from api.balances.schemas import BalanceSnapshot, BalanceSnapshotAt
-from api.deps import DatabasesDep, RequestContextDep, SettingsDep
+from api.deps import ReadCall
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
 from api.freshness import MaxStaleness, staleness
 from api.instants import AsOf, InstantInFuture
-from api.ratelimit import enforce_rate_limit
 
 router = APIRouter(
     prefix="/v1",
     tags=["balances"],
-    dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
 )
 
@@ -32,17 +30,16 @@ router = APIRouter(
 def read_balances(
     *,
     account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     as_of: AsOf = None,
     max_staleness: MaxStaleness = None,
 ) -> BalanceSnapshot | BalanceSnapshotAt:
-    ids = service.parse_account_ids(account_ids, maximum=settings.max_balance_ids)
-    stale = staleness(max_staleness, settings)
+    ids = service.parse_account_ids(account_ids, maximum=call.settings.max_balance_ids)
+    stale = staleness(max_staleness, call.settings)
     if as_of is not None:
         return service.read_balances_at(
-            databases=databases, ctx=ctx, account_ids=ids, as_of=as_of, staleness=stale
+            databases=call.databases, ctx=call.ctx, account_ids=ids, as_of=as_of, staleness=stale
         )
-    return service.read_balances(databases=databases, ctx=ctx, account_ids=ids, staleness=stale)
+    return service.read_balances(
+        databases=call.databases, ctx=call.ctx, account_ids=ids, staleness=stale
+    )

@@ -2,21 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from api.auth import AUTH_ERRORS, ReaderDep
-from api.deps import DatabasesDep, RequestContextDep
+from api.auth import AUTH_ERRORS
+from api.deps import ReadCall
 from api.edge import EDGE_RESPONSES
 from api.errors import ValidationFailed, problem_responses
 from api.events import feed
 from api.events.model import InvalidCursor
 from api.events.schemas import EventPage
-from api.ratelimit import enforce_rate_limit
 
 router = APIRouter(
     prefix="/v1",
     tags=["events"],
-    dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
 )
 
@@ -33,9 +31,7 @@ FEED_PARAMETERS = frozenset(("after", "limit"))
 )
 def list_events(
     request: Request,
-    databases: DatabasesDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     after: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the last page.")
     ] = None,
@@ -44,4 +40,4 @@ def list_events(
     unknown = sorted(set(request.query_params) - FEED_PARAMETERS)
     if unknown:
         raise ValidationFailed(f"Unknown parameter {unknown[0][:64]!r}; use after and limit.")
-    return feed.read_feed(databases=databases, ctx=ctx, after=after, limit=limit)
+    return feed.read_feed(databases=call.databases, ctx=call.ctx, after=after, limit=limit)

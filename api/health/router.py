@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import DatabasesDep, ProbeContextDep, SettingsDep
+from api.deps import ProbeCall
 from api.errors import problem_responses
 from api.health import service
 
@@ -33,6 +33,6 @@ async def healthz() -> Liveness:
     summary="Readiness: Spanner reachable and schema at the latest migration",
     responses=problem_responses(service.SchemaNotCurrent),
 )
-def readyz(databases: DatabasesDep, settings: SettingsDep, ctx: ProbeContextDep) -> Readiness:
-    version = service.check_ready(databases=databases, settings=settings, ctx=ctx)
+def readyz(call: ProbeCall) -> Readiness:
+    version = service.check_ready(databases=call.databases, settings=call.settings, ctx=call.ctx)
     return Readiness(schema_version=version)

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 
-from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import DatabasesDep, RequestContextDep, SettingsDep, TransferWriterDep
+from api.auth import AUTH_ERRORS
+from api.deps import ReadCall, WriteCall
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
 from api.ids import ID_PATTERN
-from api.ratelimit import enforce_rate_limit
 from api.transactions import service
 from api.transactions.errors import TransactionNotFound
 from api.transactions.schemas import (
@@ -29,7 +28,6 @@ from api.transfers.router import MOVE_ERRORS
 router = APIRouter(
     prefix="/v1",
     tags=["transactions"],
-    dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
 )
 
@@ -48,13 +46,10 @@ TransactionIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 async def create_transaction(
     body: TransactionCreate,
     response: Response,
-    writer: TransferWriterDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Transaction:
     transaction, created = await service.create_transaction(
-        writer=writer, settings=settings, ctx=ctx, request=body
+        writer=call.writer, settings=call.settings, ctx=call.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return transaction
@@ -67,11 +62,11 @@ async def create_transaction(
 )
 def get_transaction(
     transaction_id: TransactionIdPath,
-    databases: DatabasesDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
 ) -> Transaction:
-    return service.get_transaction(databases=databases, ctx=ctx, transaction_id=transaction_id)
+    return service.get_transaction(
+        databases=call.databases, ctx=call.ctx, transaction_id=transaction_id
+    )
 
 
 @router.post(
@@ -81,13 +76,11 @@ def get_transaction(
 )
 async def post_transaction(
     transaction_id: TransactionIdPath,
-    writer: TransferWriterDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
     _body: Annotated[TransactionPost | None, Body()] = None,
 ) -> Transaction:
     return await service.resolve_transaction(
-        writer=writer, ctx=ctx, transaction_id=transaction_id, action="post"
+        writer=call.writer, ctx=call.ctx, transaction_id=transaction_id, action="post"
     )
 
 
@@ -98,13 +91,11 @@ async def post_transaction(
 )
 async def void_transaction(
     transaction_id: TransactionIdPath,
-    writer: TransferWriterDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
     _body: Annotated[TransactionVoid | None, Body()] = None,
 ) -> Transaction:
     return await service.resolve_transaction(
-        writer=writer, ctx=ctx, transaction_id=transaction_id, action="void"
+        writer=call.writer, ctx=call.ctx, transaction_id=transaction_id, action="void"
     )
 
 
@@ -125,13 +116,14 @@ async def reverse_transaction(
     transaction_id: TransactionIdPath,
     body: TransactionReverse,
     response: Response,
-    writer: TransferWriterDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Transaction:
     reversal, created = await service.reverse_transaction(
-        writer=writer, settings=settings, ctx=ctx, transaction_id=transaction_id, request=body
+        writer=call.writer,
+        settings=call.settings,
+        ctx=call.ctx,
+        transaction_id=transaction_id,
+        request=body,
     )
     response.status_code = 201 if created else 200
     return reversal

@@ -3,17 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from api.accounts.errors import AccountClosed, AccountNotFound
-from api.auth import AUTH_ERRORS, ReaderDep, WriterDep
-from api.deps import (
-    DatabasesDep,
-    RequestContextDep,
-    SettingsDep,
-    TokenSignerDep,
-    TransferWriterDep,
-)
+from api.auth import AUTH_ERRORS
+from api.deps import ReadCall, WriteCall
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
@@ -22,7 +16,6 @@ from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
 from api.instants import InvalidTimeRange, with_zone
 from api.limits import check_page_size
 from api.pagination import InvalidPageToken
-from api.ratelimit import enforce_rate_limit
 from api.transfers import queries, service
 from api.transfers.batch_schemas import TransferBatchCreate, TransferBatchResult
 from api.transfers.errors import (
@@ -53,7 +46,6 @@ from api.transfers.sweeper import sweep_expired_holds
 router = APIRouter(
     prefix="/v1",
     tags=["transfers"],
-    dependencies=[Depends(enforce_rate_limit)],
     responses=EDGE_RESPONSES,
 )
 
@@ -85,13 +77,10 @@ MOVE_ERRORS = (
 async def create_transfer(
     body: TransferCreate,
     response: Response,
-    writer: TransferWriterDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Transfer:
     transfer, created = await service.create_transfer(
-        writer=writer, settings=settings, ctx=ctx, request=body
+        writer=call.writer, settings=call.settings, ctx=call.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return transfer
@@ -113,12 +102,11 @@ async def create_transfer(
 )
 def create_transfer_batch(
     body: TransferBatchCreate,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> TransferBatchResult:
-    return service.create_batch(databases=databases, settings=settings, ctx=ctx, request=body)
+    return service.create_batch(
+        databases=call.databases, settings=call.settings, ctx=call.ctx, request=body
+    )
 
 
 @router.post(
@@ -130,13 +118,11 @@ def create_transfer_batch(
 )
 async def post_hold(
     transfer_id: TransferIdPath,
-    writer: TransferWriterDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
     body: Annotated[TransferPost | None, Body()] = None,
 ) -> Transfer:
     return await service.resolve_hold(
-        writer=writer, ctx=ctx, transfer_id=transfer_id, action="post", request=body
+        writer=call.writer, ctx=call.ctx, transfer_id=transfer_id, action="post", request=body
     )
 
 
@@ -147,13 +133,11 @@ async def post_hold(
 )
 async def void_hold(
     transfer_id: TransferIdPath,
-    writer: TransferWriterDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
     _body: Annotated[TransferVoid | None, Body()] = None,
 ) -> Transfer:
     return await service.resolve_hold(
-        writer=writer, ctx=ctx, transfer_id=transfer_id, action="void"
+        writer=call.writer, ctx=call.ctx, transfer_id=transfer_id, action="void"
     )
 
 
@@ -174,13 +158,14 @@ async def reverse_transfer(
     transfer_id: TransferIdPath,
     body: TransferReverse,
     response: Response,
-    writer: TransferWriterDep,
-    settings: SettingsDep,
-    _principal: WriterDep,
-    ctx: RequestContextDep,
+    call: WriteCall,
 ) -> Transfer:
     reversal, created = await service.reverse_transfer(
-        writer=writer, settings=settings, ctx=ctx, transfer_id=transfer_id, request=body
+        writer=call.writer,
+        settings=call.settings,
+        ctx=call.ctx,
+        transfer_id=transfer_id,
+        request=body,
     )
     response.status_code = 201 if created else 200
     return reversal
@@ -193,9 +178,9 @@ async def reverse_transfer(
     responses=problem_responses(*AUTH_ERRORS),
 )
 def expire_holds(
-    databases: DatabasesDep, _principal: WriterDep, ctx: RequestContextDep
+    call: WriteCall,
 ) -> ExpirySweep:
-    return ExpirySweep(released=sweep_expired_holds(databases.writer, ctx))
+    return ExpirySweep(released=sweep_expired_holds(call.databases.writer, call.ctx))
 
 
 QUERY_PARAMETERS = frozenset(
@@ -214,11 +199,7 @@ QUERY_PARAMETERS = frozenset(
 def list_transfers(
     *,
     request: Request,
-    databases: DatabasesDep,
-    settings: SettingsDep,
-    signer: TokenSignerDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
     account_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     status: TransferStatus | None = None,
     created_from: Annotated[
@@ -232,7 +213,7 @@ def list_transfers(
 ) -> TransferPage:
     labels = label_filters(request.query_params.multi_items(), QUERY_PARAMETERS)
     size = check_page_size(
-        page_size, default=settings.default_page_size, maximum=settings.max_page_size
+        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
     )
     filters = TransferFilters(
         account_id=account_id,
@@ -243,8 +224,8 @@ def list_transfers(
         labels=labels,
     )
     return queries.list_transfers(
-        databases=databases, ctx=ctx, signer=signer, filters=filters, page_size=size,
-        page_token=page_token, staleness=staleness(max_staleness, settings),
+        databases=call.databases, ctx=call.ctx, signer=call.token_signer, filters=filters,
+        page_size=size, page_token=page_token, staleness=staleness(max_staleness, call.settings),
     )  # fmt: skip
 
 
@@ -255,8 +236,6 @@ def list_transfers(
 )
 def get_transfer(
     transfer_id: TransferIdPath,
-    databases: DatabasesDep,
-    _principal: ReaderDep,
-    ctx: RequestContextDep,
+    call: ReadCall,
 ) -> Transfer:
-    return service.get_transfer(databases=databases, ctx=ctx, transfer_id=transfer_id)
+    return service.get_transfer(databases=call.databases, ctx=call.ctx, transfer_id=transfer_id)

@@ -1,5 +1,5 @@
-"""The FastAPI side: the middleware and ReaderDep / WriterDep on the smallest app that
-uses them."""
+"""The FastAPI side: the middleware and the scope check (``authorized``) on the smallest
+app that uses them."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from api.auth import AuthenticationMiddleware, Authenticator, ReaderDep, WriterDep
+from api.auth import AuthenticationMiddleware, Authenticator
 from api.context import RequestRecord, open_record
 from api.errors import PROBLEM_CONTENT_TYPE, LedgerError
+from tests.auth.scoped import ReaderDep, WriterDep
 
 
 class LedgerApp:

@@ -13,9 +13,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import Authenticator, Principal, ReaderDep, WriterDep
+from api.auth import Authenticator, Principal
 from api.auth.middleware import AuthenticationMiddleware
 from api.errors import PROBLEM_CONTENT_TYPE
+from tests.auth.scoped import ReaderDep, WriterDep
 
 BODY = json.dumps({"transfers": [{"id": "t"}] * 1000, "atomic": True}).encode()
 
