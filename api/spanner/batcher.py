@@ -25,6 +25,7 @@ Failures of the group as a whole:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -60,6 +61,9 @@ class _Pending(Generic[Item, Result]):
     deadline: float  # time.monotonic()
     meter: CallMeter | None
     future: Future[Result] = field(default_factory=Future)
+    # An event-loop caller waits on this instead; the writer settles a group's waiters
+    # in one callback per loop (``_wake``), not one cross-thread wake-up per caller.
+    waiter: asyncio.Future[Result] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,15 @@ class WriteBatcher(Generic[Item, Result]):
     def submit(
         self, item: Item, *, deadline: float, meter: CallMeter | None = None
     ) -> Future[Result]:
-        pending: _Pending[Item, Result] = _Pending(item, deadline, meter)
+        return self._enqueue(_Pending(item, deadline, meter)).future
+
+    def _enqueue(self, pending: _Pending[Item, Result]) -> _Pending[Item, Result]:
         with self._cond:
             if self._closing:
                 raise BatcherClosed("the worker is shutting down")
             self._queue.append(pending)
             self._cond.notify()
-        return pending.future
+        return pending
 
     def call(self, item: Item, *, deadline: float, meter: CallMeter | None = None) -> Result:
         """Submit and wait for this item's result, at most until ``deadline``."""
@@ -125,14 +131,17 @@ class WriteBatcher(Generic[Item, Result]):
         self, item: Item, *, deadline: float, meter: CallMeter | None = None
     ) -> Result:
         """``call`` for the event loop: waits without holding a thread."""
-        future = self.submit(item, deadline=deadline, meter=meter)
+        loop = asyncio.get_running_loop()
+        pending = self._enqueue(_Pending(item, deadline, meter, waiter=loop.create_future()))
+        waiter = pending.waiter
+        assert waiter is not None  # noqa: S101 - set just above
+        timer = loop.call_later(max(0.0, deadline - time.monotonic()), _give_up, pending)
         try:
-            return await asyncio.wait_for(
-                asyncio.wrap_future(future), timeout=max(0.0, deadline - time.monotonic())
-            )
-        except TimeoutError:
-            # wait_for cancelled the future: withdrawn if it was still queued.
-            raise DeadlinePassed("waiting for group commit") from None
+            return await waiter
+        finally:
+            timer.cancel()
+            # Given up or cancelled (the client left): withdrawn if it is still queued.
+            pending.future.cancel()
 
     @property
     def stats(self) -> GroupStats:
@@ -160,6 +169,7 @@ class WriteBatcher(Generic[Item, Result]):
                 for pending in group:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
+                _wake(group)
 
     def _next_group(self) -> list[_Pending[Item, Result]] | None:
         with self._cond:
@@ -190,15 +200,17 @@ class WriteBatcher(Generic[Item, Result]):
 
     def _commit(self, group: list[_Pending[Item, Result]]) -> None:
         now = time.monotonic()
-        live = []
+        live, expired = [], []
         for pending in group:
             if not pending.future.set_running_or_notify_cancel():
                 continue  # withdrawn by a caller who stopped waiting
             if pending.deadline <= now:
                 # Its caller has given up: don't write what nobody will be told of.
                 pending.future.set_exception(DeadlinePassed("expired in the queue"))
+                expired.append(pending)
             else:
                 live.append(pending)
+        _wake(expired)
         if live:
             self._apply_or_split(live)
 
@@ -242,9 +254,41 @@ class WriteBatcher(Generic[Item, Result]):
         self._items += len(group)
         for pending, result in zip(group, results, strict=True):
             pending.future.set_result(result)
+        _wake(group)
         return None
 
     @staticmethod
     def _fail(group: list[_Pending[Item, Result]], exc: BaseException) -> None:
         for pending in group:
             pending.future.set_exception(exc)
+        _wake(group)
+
+
+def _wake(group: list[_Pending[Item, Result]]) -> None:
+    """Hand the settled outcomes of ``group`` to its event-loop callers: one callback
+    per loop, run there (asyncio futures are not thread-safe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending[Item, Result]]] = {}
+    for pending in group:
+        if pending.waiter is not None and pending.future.done():
+            by_loop.setdefault(pending.waiter.get_loop(), []).append(pending)
+    for loop, pendings in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(_settle, pendings)
+
+
+def _settle(pendings: list[_Pending[Item, Result]]) -> None:
+    for pending in pendings:
+        waiter = pending.waiter
+        if waiter is None or waiter.done() or pending.future.cancelled():
+            continue  # its caller gave up already
+        error = pending.future.exception()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(pending.future.result())
+
+
+def _give_up(pending: _Pending[Item, Result]) -> None:
+    """The caller's deadline passed before its group was answered."""
+    if pending.waiter is not None and not pending.waiter.done():
+        pending.waiter.set_exception(DeadlinePassed("waiting for group commit"))

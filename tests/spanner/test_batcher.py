@@ -243,3 +243,73 @@ def test_async_caller_gets_its_result() -> None:
     batcher = WriteBatcher(Recorder(), window_seconds=0, max_items=10)
     assert asyncio.run(batcher.call_async("x", deadline=later())) == "X"
     batcher.close()
+
+
+def group_of_async_callers(batcher: WriteBatcher[str, str], recorder: Recorder, names: list[str]):
+    """Queue ``names`` from one event loop while the writer is held in a first group,
+    then let it go: they form the next group. Returns each caller's outcome and how
+    many callbacks the writer handed the loop."""
+    recorder.gate.clear()
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+
+    async def run() -> tuple[list[object], int]:
+        loop = asyncio.get_running_loop()
+        handed = 0
+        original = loop.call_soon_threadsafe
+
+        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal handed
+            handed += 1
+            return original(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        calls = [asyncio.ensure_future(batcher.call_async(n, deadline=later())) for n in names]
+        await asyncio.sleep(0.05)  # all queued behind the blocker
+        recorder.gate.set()
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        return list(outcomes), handed
+
+    outcomes, handed = asyncio.run(run())
+    assert blocker.exception(5) is None or recorder.transient
+    return outcomes, handed
+
+
+def test_a_group_of_async_callers_is_answered_in_one_callback() -> None:
+    recorder = Recorder()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
+    names = [f"c{i}" for i in range(12)]
+    outcomes, handed = group_of_async_callers(batcher, recorder, names)
+    batcher.close()
+    assert outcomes == [n.upper() for n in names]
+    assert recorder.groups == [["blocker"], names]
+    assert handed == 1
+
+
+def test_a_failed_group_reaches_every_async_caller() -> None:
+    recorder = Recorder(transient=True)
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
+    outcomes, _ = group_of_async_callers(batcher, recorder, ["a", "b", "c"])
+    batcher.close()
+    assert [type(o) for o in outcomes] == [gexc.ServiceUnavailable] * 3
+
+
+def test_a_cancelled_async_caller_withdraws_its_queued_item() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+
+    async def leave() -> None:
+        call = asyncio.ensure_future(batcher.call_async("left", deadline=later()))
+        await asyncio.sleep(0.05)
+        call.cancel()  # the client went away
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(leave())
+    recorder.gate.set()
+    blocker.result(5)
+    batcher.close()
+    assert recorder.groups == [["blocker"]]
