@@ -55,13 +55,18 @@ def main() -> int:
                 m = cpu.measured(watched, run)
                 passes[name].append(m)
                 print(f"{name:24s} {m.transfers_per_second:7.1f}/s  p99 {m.p99_ms:7.1f} ms  "
-                      f"service CPU {m.service_cpu_ms:.3f} ms/transfer", flush=True)  # fmt: skip
+                      f"service CPU {m.service_cpu_ms:.3f} ms/transfer "
+                      f"(event loop {m.loop_cpu_ms:.3f})", flush=True)  # fmt: skip
     print(f"\nmedians at {args.clients} clients, {args.rounds} passes each:")
     for name, ms in passes.items():
         rate = statistics.median(m.transfers_per_second for m in ms)
         p99 = statistics.median(m.p99_ms for m in ms)
         cost = statistics.median(m.service_cpu_ms or 0 for m in ms)
-        print(f"{name:24s} {rate:7.1f}/s  p99 {p99:7.1f} ms  service CPU {cost:.3f} ms/transfer")
+        loop = statistics.median(m.loop_cpu_ms or 0 for m in ms)
+        print(
+            f"{name:24s} {rate:7.1f}/s  p99 {p99:7.1f} ms  service CPU {cost:.3f} ms/transfer "
+            f"(event loop {loop:.3f})"
+        )
     return 0
 
 

@@ -15,9 +15,20 @@ from bench.scenarios import Measurement
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def process_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _stat_seconds(path: str) -> float:
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+def process_seconds(pid: int) -> float:
+    return _stat_seconds(f"/proc/{pid}/stat")
+
+
+def main_thread_seconds(pid: int) -> float:
+    """The CPU of ``pid``'s main thread alone: in the service, the event loop (HTTP
+    parsing, FastAPI, the route and the service up to the writer), as against the
+    group-commit writer, the threadpool and the Spanner client's threads."""
+    return _stat_seconds(f"/proc/{pid}/task/{pid}/stat")
 
 
 def group_seconds(pgid: int) -> float:
@@ -57,13 +68,19 @@ def measured(watched: Watched, run: Callable[[], Measurement]) -> Measurement:
             return time.process_time()
         return process_seconds(watched.service_pid)
 
+    def loop() -> float:
+        return main_thread_seconds(watched.service_pid) if watched.service_pid else 0.0
+
     service_before, emulator_before = service(), group_seconds(watched.emulator_pgid)
+    loop_before = loop()
     result = run()
     service_cpu = service() - service_before
+    loop_cpu = loop() - loop_before
     emulator_cpu = group_seconds(watched.emulator_pgid) - emulator_before
     per = max(result.transfers, 1)
     return dataclasses.replace(
         result,
         service_cpu_ms=round(service_cpu * 1000 / per, 3),
+        loop_cpu_ms=round(loop_cpu * 1000 / per, 3) if watched.service_pid else None,
         emulator_cpu_ms=round(emulator_cpu * 1000 / per, 3),
     )

@@ -37,6 +37,8 @@ class Measurement:
     # CPU per transfer over the pass (bench/cpu.py): the process doing the ledger's work
     # (the service, or this process for the ceilings) and the emulator.
     service_cpu_ms: float | None = None
+    # Of it, the service's event-loop thread (bench/cpu.py); None for the ceilings.
+    loop_cpu_ms: float | None = None
     emulator_cpu_ms: float | None = None
 
 
