@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +55,9 @@ def service(
 ) -> Iterator[str]:
     """The real service (uvicorn, one worker, as on Cloud Run) on a free port.
 
-    With ``log_path`` its JSON log lines (at INFO: one per request) go to that file.
+    It logs as deployed (INFO: one JSON line per request, the default of
+    LEDGER_LOG_LEVEL and infra's log_level), so every figure includes that line: to
+    ``log_path``, or to a temporary file dropped afterwards.
     """
     port = free_port()
     process_env = {
@@ -64,30 +67,30 @@ def service(
         "LEDGER_SPANNER_INSTANCE": INSTANCE,
         "LEDGER_SPANNER_DATABASE": database,
         "LEDGER_AUTH_MODE": "none",
-        "LEDGER_LOG_LEVEL": "INFO" if log_path else "WARNING",
+        "LEDGER_LOG_LEVEL": "INFO",
         # All load comes from one local principal; the per-principal limit would
         # measure itself instead of the ledger.
         "LEDGER_RATE_LIMIT_PER_SECOND": "0",
         **env,
     }
-    log = log_path.open("w") if log_path else None
+    log = log_path.open("w+") if log_path else tempfile.TemporaryFile("w+")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--log-level", "warning", *uvicorn_args],
         cwd=root, env={**process_env, "PYTHONPATH": str(root)}, stdout=log,
-        stderr=subprocess.STDOUT if log else None,
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_ready(url, server, interval=0.2, request_timeout=2):
-            raise RuntimeError("service did not become ready")
+            log.seek(0)
+            raise RuntimeError(f"service did not become ready; its output:\n{log.read()[-4000:]}")
         SERVICE_PIDS[url] = server.pid
         yield url
     finally:
         server.terminate()
         server.wait(15)
-        if log:
-            log.close()
+        log.close()
 
 
 def open_accounts(url: str, count: int, prefix: str) -> list[str]:
