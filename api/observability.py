@@ -48,9 +48,10 @@ class CloudLoggingFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+        fields = vars(record)
+        for key in fields.keys() - _RESERVED:  # the caller's extra=, in C
+            if not key.startswith("_"):
+                entry[key] = fields[key]
         trace_id = entry.pop("trace_id", None)
         if trace_id:
             entry["logging.googleapis.com/trace"] = (
@@ -66,6 +67,13 @@ class CloudLoggingFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, project: str | None) -> None:
+    # What a record gathers that no line of ours prints (the logging HOWTO's
+    # "Optimization"): the caller's frame (a stack walk per record), thread, process
+    # and multiprocessing names. One line per request makes them a cost worth cutting.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(CloudLoggingFormatter(project))
     root = logging.getLogger()
