@@ -32,6 +32,10 @@ _UINT64 = 2**64
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 request_log = logging.getLogger("api.request")
+# What a request's line reads of its headers (ASGI names them in lowercase).
+_LOGGED_HEADERS = frozenset(
+    (b"user-agent", b"traceparent", b"x-cloud-trace-context", b"x-forwarded-for")
+)
 
 
 class CloudLoggingFormatter(logging.Formatter):
@@ -175,7 +179,11 @@ def _log_request(
     record: RequestRecord,
     level: int,
 ) -> None:
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in _LOGGED_HEADERS
+    }
     where = current_span_trace() or parse_trace(headers)
     path = scope.get("path", "")
     query = scope.get("query_string", b"").decode("latin-1")
