@@ -44,6 +44,35 @@ def test_importing_main_connects_to_nothing(service_env, tmp_path):
             listener.accept()
 
 
+# What a cold start must not pay for: tracing (when off), the event pipeline's own
+# processes, the audit, the webhooks' HTTP client and the serverless adapters' packages.
+NOT_IMPORTED_BY_MAIN = (
+    "opentelemetry.sdk.trace",
+    "api.tracing",
+    "api.events.relay",
+    "api.events.pipeline",
+    "api.events.sinks",
+    "api.audit",
+    "httpx",
+    "mangum",
+    "functions_framework",
+)
+
+
+def test_importing_main_leaves_out_what_serving_does_not_need(service_env, tmp_path):
+    code = (
+        "import json, sys, main\n"
+        f"names = {list(NOT_IMPORTED_BY_MAIN)!r}\n"
+        "found = [m for m in sys.modules if any(m == n or m.startswith(n + '.') for n in names)]\n"
+        "print(json.dumps(sorted(found)))\n"
+    )
+
+    done = _python(code, service_env("unused"), tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
 GC_AFTER_IMPORT = (
     "import gc, json\n"
     "defaults = gc.get_threshold()\n"
