@@ -18,9 +18,21 @@ identity configuration is refused right here (see ``api.auth.check_auth_startup`
 
 from __future__ import annotations
 
-from api.app import create_app
-from api.entrypoints import make_function_target, make_lambda_handler
+import gc
 
-app = create_app()
-ledger = make_function_target(app)
-handler = make_lambda_handler(app)
+# Importing and building the app makes ~100,000 objects that live as long as the process
+# and next to no garbage: collecting while they are made (a few hundred times) is only
+# start-up time. So the collector is off until the app exists; then it is frozen with the
+# worker's own tuning, as the runtime does again once its client exists.
+gc.disable()
+try:
+    from api.app import create_app
+    from api.entrypoints import make_function_target, make_lambda_handler
+    from api.runtime import tune_garbage_collector
+
+    app = create_app()
+    ledger = make_function_target(app)
+    handler = make_lambda_handler(app)
+    tune_garbage_collector(app.state.settings.gc_gen0_threshold)
+finally:
+    gc.enable()

@@ -128,13 +128,24 @@ def problem_responses(*errors: type[LedgerError]) -> dict[int | str, dict[str, A
         same_status = titles.setdefault(error.status, [])
         if error.title not in same_status:
             same_status.append(error.title)
-    return {status: problem_declaration("; ".join(t)) for status, t in sorted(titles.items())}
+    declared: dict[int | str, dict[str, Any]] = {
+        status: problem_declaration("; ".join(t)) for status, t in sorted(titles.items())
+    }
+    # A "model" costs a pydantic TypeAdapter per route and status, built at import, only
+    # so that FastAPI writes the Problem schema into the OpenAPI document: one does that.
+    declared[InternalError.status]["model"] = Problem
+    return declared
 
 
 def problem_declaration(description: str) -> dict[str, Any]:
-    """One status of a route's ``responses=``: its description and the problem schema."""
+    """One status of a route's ``responses=``: its description and the problem schema.
+
+    Under both media types, as FastAPI would list a ``model``: its own JSON content too.
+    """
     return {
-        "model": Problem,
         "description": description,
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            media_type: {"schema": {"$ref": "#/components/schemas/Problem"}}
+            for media_type in (PROBLEM_CONTENT_TYPE, "application/json")
+        },
     }
