@@ -62,6 +62,15 @@ class Tx:
         rows = self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options())
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
+    def read_rows(
+        self, table: str, columns: Sequence[str], keys: Iterable[Sequence[Any]]
+    ) -> list[list[Any]]:
+        """As ``read``, each row a list of values in ``columns`` order."""
+        key_list = [list(k) for k in keys]
+        if not key_list:
+            return []
+        return list(self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options()))
+
     def read_range(
         self,
         table: str,
