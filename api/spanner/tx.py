@@ -13,7 +13,7 @@ from google.cloud import spanner
 from google.cloud.spanner_v1 import RequestOptions
 
 from api.spanner.errors import DeadlinePassed
-from api.spanner.mutations import WriteKind, write_mutation
+from api.spanner.mutations import KeysKeySet, WriteKind, write_mutation
 
 # proto-plus enums are ints to mypy; name the ones we use.
 Priority = RequestOptions.Priority
@@ -59,7 +59,7 @@ class Tx:
         key_list = [list(k) for k in keys]
         if not key_list:
             return []
-        rows = self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options())
+        rows = self.raw.read(table, columns, KeysKeySet(keys=key_list), **self._options())
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def read_rows(
@@ -69,7 +69,7 @@ class Tx:
         key_list = [list(k) for k in keys]
         if not key_list:
             return []
-        return list(self.raw.read(table, columns, spanner.KeySet(keys=key_list), **self._options()))
+        return list(self.raw.read(table, columns, KeysKeySet(keys=key_list), **self._options()))
 
     def read_range(
         self,

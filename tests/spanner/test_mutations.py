@@ -10,8 +10,9 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import spanner
 from google.cloud.spanner_v1 import JsonObject, Mutation
 from google.cloud.spanner_v1.batch import _BatchBase
+from google.cloud.spanner_v1.types import KeySet as KeySetMessage
 
-from api.spanner.mutations import WriteKind, write_mutation
+from api.spanner.mutations import KeysKeySet, WriteKind, write_mutation
 from api.spanner.tx import Tx
 
 COLUMNS = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L")
@@ -59,3 +60,12 @@ def test_tx_buffers_into_the_client_transaction() -> None:
     tx.update("T", COLUMNS, [])  # nothing to write: nothing buffered
     (mutation,) = batch._mutations
     assert Mutation.pb(mutation).SerializeToString() == _library("insert", ROWS)
+
+
+def test_a_key_set_of_keys_serializes_as_the_library_builds_it() -> None:
+    keys = [[-(2**63), "acct-0001"], [2**63 - 1, "ünï"], [0, ""]]
+    ours = KeysKeySet(keys=keys)._to_pb()
+    library = spanner.KeySet(keys=keys)._to_pb()
+    assert (
+        KeySetMessage.pb(ours).SerializeToString() == KeySetMessage.pb(library).SerializeToString()
+    )
