@@ -9,25 +9,23 @@ from typing import Any
 from api.accounts.schemas import Account, AccountFlags, BalanceBounds, Entry, EntryKind
 
 
-@dataclass
-class AccountRecord:
+@dataclass(kw_only=True)
+class AccountState:
+    """An account's balances and rules: all that applying transfers reads and changes
+    (api.transfers.posting), so all that the transfers path reads of it."""
+
     id: str
     currency: str
     debits_must_not_exceed_credits: bool
     credits_must_not_exceed_debits: bool
-    metadata: dict[str, Any] | None
     debits_posted: int
     credits_posted: int
     debits_pending: int
     credits_pending: int
     version: int
-    request_hash: str
-    created_at: datetime | None  # None until the creating transaction commits
-    updated_at: datetime | None
     closed: bool = False
     lower_bound: int | None = None  # on the balance, holds counted; None: unbounded
     upper_bound: int | None = None
-    labels: dict[str, str] | None = None
     # Entries buffered by the current transaction, oldest first.
     new_entries: list[EntryRecord] = field(default_factory=list)
 
@@ -52,6 +50,17 @@ class AccountRecord:
         flag = 0 if self.credits_must_not_exceed_debits else None
         ceilings = [b for b in (self.upper_bound, flag) if b is not None]
         return min(ceilings) if ceilings else None
+
+
+@dataclass(kw_only=True)
+class AccountRecord(AccountState):
+    """The whole account."""
+
+    metadata: dict[str, Any] | None
+    request_hash: str
+    created_at: datetime | None  # None until the creating transaction commits
+    updated_at: datetime | None
+    labels: dict[str, str] | None = None
 
     def to_schema(self, *, commit_timestamp: datetime | None = None) -> Account:
         created = self.created_at or commit_timestamp

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from google.cloud import spanner
 from google.cloud.spanner_v1 import param_types
 
-from api.accounts.model import AccountRecord, EntryRecord
+from api.accounts.model import AccountRecord, AccountState, EntryRecord
 from api.ids import key_hash
 from api.spanner.tx import Params, Row, Tx
 from api.spanner.values import json_from_column, json_to_column
@@ -20,6 +20,22 @@ ACCOUNT_COLUMNS = (
     "Version", "RequestHash", "CreatedAt", "UpdatedAt", "Closed", "BalanceLowerBound",
     "BalanceUpperBound", "Labels",
 )  # fmt: skip
+# What applying transfers reads: AccountState's fields (no JSON, no timestamps), by column.
+STATE_COLUMNS = {
+    "AccountId": "id",
+    "Currency": "currency",
+    "DebitsMustNotExceedCredits": "debits_must_not_exceed_credits",
+    "CreditsMustNotExceedDebits": "credits_must_not_exceed_debits",
+    "DebitsPosted": "debits_posted",
+    "CreditsPosted": "credits_posted",
+    "DebitsPending": "debits_pending",
+    "CreditsPending": "credits_pending",
+    "Version": "version",
+    "Closed": "closed",
+    "BalanceLowerBound": "lower_bound",
+    "BalanceUpperBound": "upper_bound",
+}
+STATE_FIELDS = tuple(STATE_COLUMNS.values())
 ENTRY_COLUMNS = (
     "AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "Kind", "PendingAmount",
     "PostedAt",
@@ -74,6 +90,14 @@ def read_accounts(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountRecord
     keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
     rows = tx.read("Accounts", ACCOUNT_COLUMNS, keys)
     return {record.id: record for record in map(account_from_row, rows)}
+
+
+def read_states(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountState]:
+    """The balances and rules of the accounts, for applying transfers to them."""
+    keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
+    rows = tx.read_rows("Accounts", tuple(STATE_COLUMNS), keys)
+    states = (AccountState(**dict(zip(STATE_FIELDS, row, strict=True))) for row in rows)
+    return {state.id: state for state in states}
 
 
 def read_account(tx: Tx, account_id: str) -> AccountRecord | None:
@@ -309,7 +333,7 @@ def update_status(tx: Tx, account: AccountRecord) -> None:
     )
 
 
-def buffer_postings(tx: Tx, accounts: Iterable[AccountRecord]) -> None:
+def buffer_postings(tx: Tx, accounts: Iterable[AccountState]) -> None:
     """Write the new totals of each changed account and the entries behind them."""
     changed = [a for a in accounts if a.new_entries]
     if not changed:

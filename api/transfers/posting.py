@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from api.accounts.errors import AccountClosed, AccountNotFound
-from api.accounts.model import AccountRecord, EntryRecord
+from api.accounts.model import AccountState, EntryRecord
 from api.accounts.schemas import EntryKind
 from api.errors import IdempotencyConflict, LedgerError
 from api.ids import INT64_MAX
@@ -110,10 +110,10 @@ class _Journal:
     """How the state was before a multi-leg order touched it, to undo a failed one."""
 
     # Each account touched, with a copy of it as it was (accounts are changed in place).
-    accounts: dict[str, tuple[AccountRecord, AccountRecord]] = field(default_factory=dict)
+    accounts: dict[str, tuple[AccountState, AccountState]] = field(default_factory=dict)
     slots: list[tuple[dict[str, Any], str, object]] = field(default_factory=list)
 
-    def remember_account(self, account: AccountRecord) -> None:
+    def remember_account(self, account: AccountState) -> None:
         if account.id not in self.accounts:
             before = dataclasses.replace(account, new_entries=list(account.new_entries))
             self.accounts[account.id] = (account, before)
@@ -134,7 +134,7 @@ class _Journal:
 class Posting:
     def __init__(
         self,
-        accounts: dict[str, AccountRecord],
+        accounts: dict[str, AccountState],
         transfers: dict[str, TransferRecord],
         transactions: dict[str, TransactionRecord] | None = None,
         *,
@@ -151,7 +151,7 @@ class Posting:
         self._journal: _Journal | None = None
 
     @property
-    def changed_accounts(self) -> list[AccountRecord]:
+    def changed_accounts(self) -> list[AccountState]:
         return [a for a in self._accounts.values() if a.new_entries]
 
     @property
@@ -506,7 +506,7 @@ class Posting:
 
     # --- moving money -----------------------------------------------------------------
 
-    def _pair(self, debit_id: str, credit_id: str) -> tuple[AccountRecord, AccountRecord]:
+    def _pair(self, debit_id: str, credit_id: str) -> tuple[AccountState, AccountState]:
         if debit_id == credit_id:
             raise SameAccount("debit_account_id and credit_account_id must differ.")
         debit, credit = self._account(debit_id), self._account(credit_id)
@@ -521,7 +521,7 @@ class Posting:
         return debit, credit
 
     @staticmethod
-    def _check_room(debit: AccountRecord, credit: AccountRecord, amount: int) -> None:
+    def _check_room(debit: AccountState, credit: AccountState, amount: int) -> None:
         """Totals stay storable, and both balances stay in bounds with holds counted."""
         if debit.debits_posted + debit.debits_pending > INT64_MAX - amount:
             raise AmountOverflow(f"Debits of account {debit.id!r} would overflow.")
@@ -539,14 +539,14 @@ class Posting:
                 f"{ceiling - credit.balance - credit.credits_pending})."
             )
 
-    def _move(self, debit: AccountRecord, credit: AccountRecord, transfer_id: str,
+    def _move(self, debit: AccountState, credit: AccountState, transfer_id: str,
               amount: int, *, kind: EntryKind) -> None:  # fmt: skip
         debit.debits_posted += amount
         credit.credits_posted += amount
         self._entry(debit, transfer_id, -amount, 0, kind=kind)
         self._entry(credit, transfer_id, amount, 0, kind=kind)
 
-    def _hold(self, debit: AccountRecord, credit: AccountRecord, transfer_id: str,
+    def _hold(self, debit: AccountState, credit: AccountState, transfer_id: str,
               amount: int) -> None:  # fmt: skip
         debit.debits_pending += amount
         credit.credits_pending += amount
@@ -554,7 +554,7 @@ class Posting:
         self._entry(credit, transfer_id, 0, amount, kind="hold")
 
     @staticmethod
-    def _entry(account: AccountRecord, transfer_id: str, amount: int, pending: int, *,
+    def _entry(account: AccountState, transfer_id: str, amount: int, pending: int, *,
                kind: EntryKind) -> None:  # fmt: skip
         account.version += 1
         account.new_entries.append(
@@ -611,7 +611,7 @@ class Posting:
             raise ClockRequired("this order needs the transaction to read Spanner's time")
         return self._clock
 
-    def _account(self, account_id: str) -> AccountRecord:
+    def _account(self, account_id: str) -> AccountState:
         account = self._accounts.get(account_id)
         if account is None:
             raise AccountNotFound(f"Account {account_id!r} does not exist.")

@@ -119,7 +119,7 @@ def commit_orders(
             else {}
         )
         transfers = repository.read_transfers(tx, referenced_transfer_ids(orders, transactions))
-        accounts = accounts_repository.read_accounts(
+        accounts = accounts_repository.read_states(
             tx, _account_ids(orders, transfers, transactions)
         )
         clock = _clock(database, tx, call) if needs_clock(orders, transfers, transactions) else None
