@@ -436,6 +436,26 @@ CPU_TARGETS = (
 )
 
 
+def bare_targets(results: list[Measurement], verdict: Callable[[bool | None], str]) -> list[str]:
+    """Throughput against the physical limit here: the bare client at the same size."""
+    rows = []
+    for scenario, parameter, what, least in (
+        (GROUP_ON, 32, "single POSTs at 32 clients", 0.70),
+        (BATCH, 1000, "batch endpoint, 1,000 per request", 0.85),
+    ):
+        ours, bare = _find(results, scenario, parameter), _find(results, BARE, parameter)
+        if not (ours and bare and bare.transfers_per_second):
+            rows.append(f"| {what} vs the bare client | n/a | |")
+            continue
+        ratio = ours.transfers_per_second / bare.transfers_per_second
+        rows.append(
+            f"| {what} ≥ {least:.0%} of the bare client at {parameter} per commit | "
+            f"{ratio:.0%} ({ours.transfers_per_second:,.0f} vs "
+            f"{bare.transfers_per_second:,.0f}/s) | {verdict(ratio >= least)} |"
+        )
+    return rows
+
+
 def _latency_floor(results: list[Measurement]) -> str:
     """What the emulator allows 32 closed-loop clients: each waits, on average, 32 over
     the best rate (Little's law), at the bare client's rate at 32 per commit."""
@@ -589,6 +609,7 @@ def render(
         f"{ceil_chunk.transfers_per_second:,.0f}/s) | {verdict(r_chunk >= 0.85)} |"
         if r_chunk is not None and b1000 and ceil_chunk
         else "| batch vs chunk | n/a | |",
+        *bare_targets(results, verdict),
         *lifecycle_targets(results, verdict),
         *transaction_target(results, verdict),
         *history_targets(results, growth or [], verdict),
