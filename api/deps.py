@@ -34,9 +34,12 @@ class Caller:
 
     principal: Principal | None
     ctx: RequestContext
-    settings: Settings
     runtime: Runtime
     request: Request
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     @property
     def databases(self) -> DatabaseHandles:
@@ -83,7 +86,6 @@ async def _caller(request: Request, principal: Principal | None) -> Caller:
     return Caller(
         principal=principal,
         ctx=_context(request, principal.name if principal is not None else None),
-        settings=request.app.state.settings,
         runtime=await _started_runtime(request),
         request=request,
     )

@@ -477,7 +477,7 @@ def cpu_targets(results: list[Measurement], verdict: Callable[[bool | None], str
         ratio = ours.service_cpu_ms / bare.service_cpu_ms
         rows.append(
             f"| service CPU per transfer, {what} ≤ {most:g}x the bare client at "
-            f"{bare_parameter} per commit | {ratio:.2f}x ({ours.service_cpu_ms:.2f} vs "
+            f"{bare_parameter} per commit | {ratio:.3f}x ({ours.service_cpu_ms:.2f} vs "
             f"{bare.service_cpu_ms:.2f} ms) | {verdict(ratio <= most)} |"
         )
     return rows

@@ -35,6 +35,7 @@ STATE_COLUMNS = {
     "BalanceLowerBound": "lower_bound",
     "BalanceUpperBound": "upper_bound",
 }
+STATE_COLUMN_NAMES = tuple(STATE_COLUMNS)
 STATE_FIELDS = tuple(STATE_COLUMNS.values())
 ENTRY_COLUMNS = (
     "AccountId", "Sequence", "TransferId", "Amount", "BalanceAfter", "Kind", "PendingAmount",
@@ -86,16 +87,18 @@ def _entry(row: Row) -> EntryRecord:
     )
 
 
+def _keys(account_ids: Iterable[str]) -> list[tuple[int, str]]:
+    return [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
+
+
 def read_accounts(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountRecord]:
-    keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
-    rows = tx.read("Accounts", ACCOUNT_COLUMNS, keys)
+    rows = tx.read("Accounts", ACCOUNT_COLUMNS, _keys(account_ids))
     return {record.id: record for record in map(account_from_row, rows)}
 
 
 def read_states(tx: Tx, account_ids: Iterable[str]) -> dict[str, AccountState]:
     """The balances and rules of the accounts, for applying transfers to them."""
-    keys = [(key_hash(i), i) for i in dict.fromkeys(account_ids)]
-    rows = tx.read_rows("Accounts", tuple(STATE_COLUMNS), keys)
+    rows = tx.read_rows("Accounts", STATE_COLUMN_NAMES, _keys(account_ids))
     states = (AccountState(**dict(zip(STATE_FIELDS, row, strict=True))) for row in rows)
     return {state.id: state for state in states}
 

@@ -56,10 +56,7 @@ class Tx:
 
     def read(self, table: str, columns: Sequence[str], keys: Iterable[Sequence[Any]]) -> list[Row]:
         """Rows of ``table`` at ``keys`` (full primary keys), as column -> value."""
-        key_list = [list(k) for k in keys]
-        if not key_list:
-            return []
-        rows = self.raw.read(table, columns, KeysKeySet(keys=key_list), **self._options())
+        rows = self.read_rows(table, columns, keys)
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def read_rows(

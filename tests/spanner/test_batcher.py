@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import pytest
 from google.api_core import exceptions as gexc
@@ -57,6 +58,15 @@ def later(seconds: float = 10.0) -> float:
     return time.monotonic() + seconds
 
 
+def hold_the_writer(batcher: WriteBatcher[str, str], recorder: Recorder) -> Future[str]:
+    """Put the writer inside a first group's commit, held there until ``recorder.gate``
+    is set: whatever is submitted meanwhile queues up behind it."""
+    recorder.gate.clear()
+    blocker = batcher.submit("blocker", deadline=later())
+    assert recorder.entered.wait(5)
+    return blocker
+
+
 def test_each_caller_gets_its_own_result() -> None:
     batcher = WriteBatcher(Recorder(), window_seconds=0.01, max_items=10)
     futures = [batcher.submit(x, deadline=later()) for x in "abc"]
@@ -80,10 +90,8 @@ def test_items_arriving_during_a_commit_form_the_next_group() -> None:
 
 def test_group_size_is_capped() -> None:
     recorder = Recorder()
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=3)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
     futures = [blocker, *(batcher.submit(f"x{i}", deadline=later()) for i in range(7))]
     recorder.gate.set()
     for future in futures:
@@ -97,10 +105,8 @@ def test_a_group_stays_within_its_weight() -> None:
     """An item may stand for many rows (a transaction for its legs): a group takes items
     while their weights fit, and a heavy item opens the next group."""
     recorder = Recorder()
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=100, weigh=len, max_weight=10)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
     items = ["aaaa", "bbbb", "cccccc", "d", "eeeeeeeeeeeeeeee", "f"]
     futures = [blocker, *(batcher.submit(x, deadline=later()) for x in items)]
     recorder.gate.set()
@@ -112,10 +118,8 @@ def test_a_group_stays_within_its_weight() -> None:
 
 def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
     recorder = Recorder(poison="bad")
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=100)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
     items = ["a", "b", "bad", "c", "d"]
     futures = [batcher.submit(x, deadline=later()) for x in items]
     recorder.gate.set()
@@ -134,10 +138,8 @@ def test_failing_item_is_isolated_and_neighbours_commit_in_order() -> None:
 def poisoned_group(poison: set[str], size: int = 100) -> tuple[Recorder, list[str], list[object]]:
     """One full group of ``size`` items of which ``poison`` fail; returns each outcome."""
     recorder = Recorder(poison=poison)
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=size)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
     items = [f"x{i:03d}" for i in range(size)]
     futures = [batcher.submit(x, deadline=later()) for x in items]
     recorder.gate.set()
@@ -223,10 +225,8 @@ def test_a_lone_request_does_not_wait_for_the_window() -> None:
 
 def test_async_caller_that_gives_up_withdraws_its_queued_item() -> None:
     recorder = Recorder()
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)  # the writer is busy; what comes next stays queued
+    blocker = hold_the_writer(batcher, recorder)
 
     async def give_up() -> None:
         with pytest.raises(DeadlinePassed):
@@ -249,9 +249,7 @@ def group_of_async_callers(batcher: WriteBatcher[str, str], recorder: Recorder, 
     """Queue ``names`` from one event loop while the writer is held in a first group,
     then let it go: they form the next group. Returns each caller's outcome and how
     many callbacks the writer handed the loop."""
-    recorder.gate.clear()
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
 
     async def run() -> tuple[list[object], int]:
         loop = asyncio.get_running_loop()
@@ -296,10 +294,8 @@ def test_a_failed_group_reaches_every_async_caller() -> None:
 
 def test_a_cancelled_async_caller_withdraws_its_queued_item() -> None:
     recorder = Recorder()
-    recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
-    blocker = batcher.submit("blocker", deadline=later())
-    assert recorder.entered.wait(5)
+    blocker = hold_the_writer(batcher, recorder)
 
     async def leave() -> None:
         call = asyncio.ensure_future(batcher.call_async("left", deadline=later()))
