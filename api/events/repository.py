@@ -145,13 +145,18 @@ def start_reading(
     existing = read_partitions(tx)
     if first and existing:
         return False
-    stale = [p.token for p in existing if not p.finished]
+    fresh = {p.token for p in partitions}
+    stale = [p.token for p in existing if not p.finished and p.token not in fresh]
     if stale:
         tx.update(
             "EventPartitions", ("PartitionToken", "Finished", "UpdatedAt"),
             [(token, True, spanner.COMMIT_TIMESTAMP) for token in stale],
         )  # fmt: skip
-    add_partitions(tx, partitions)
+    # A token may come back (the emulator names its first partitions alike every time):
+    # it is read afresh from the new start all the same.
+    tx.insert_or_update(
+        "EventPartitions", PARTITION_COLUMNS, [_partition_row(p) for p in partitions]
+    )
     tx.insert_or_update(
         "EventFeedStarts", ("StartsAt", "Reason", "RecordedAt"),
         [(starts_at, reason[:2000], spanner.COMMIT_TIMESTAMP)],
@@ -169,14 +174,13 @@ def add_partitions(tx: Tx, partitions: Sequence[Partition]) -> None:
         for r in tx.read("EventPartitions", ("PartitionToken",), [(p.token,) for p in partitions])
     }
     fresh = {p.token: p for p in partitions if p.token not in known}
-    tx.insert(
-        "EventPartitions",
-        PARTITION_COLUMNS,
-        [
-            (p.token, list(p.parent_tokens), p.start_timestamp, p.watermark, p.finished,
-             spanner.COMMIT_TIMESTAMP)
-            for p in fresh.values()
-        ],
+    tx.insert("EventPartitions", PARTITION_COLUMNS, [_partition_row(p) for p in fresh.values()])
+
+
+def _partition_row(p: Partition) -> tuple[Any, ...]:
+    return (
+        p.token, list(p.parent_tokens), p.start_timestamp, p.watermark, p.finished,
+        spanner.COMMIT_TIMESTAMP,
     )  # fmt: skip
 
 
