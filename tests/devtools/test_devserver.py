@@ -31,33 +31,54 @@ def _env(port: int) -> dict[str, str]:
 
 
 def _alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie no one reaped."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _start(log: Path, port: int) -> subprocess.Popen[bytes]:
+    """``make run``'s server in a process group of its own, as a shell or supervisor
+    starts it."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "devtools.devserver"], cwd=ROOT, env=_env(port),
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def _wait_until_relaying(
+    server: subprocess.Popen[bytes], http: httpx.Client, log: Path, deadline: float
+) -> None:
+    while True:
+        try:
+            if http.get("/v1/events").json()["complete_until"] is not None:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        assert server.poll() is None, log.read_text()
+        time.sleep(0.3)
+
+
+def _assert_all_stopped(log: Path) -> None:
+    output = log.read_text()
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
+    assert len(set(pids)) == 3, output  # Spanner emulator, Pub/Sub emulator, pipeline
+    time.sleep(1)
+    assert [pid for pid in set(pids) if _alive(pid)] == [], output
 
 
 def test_make_run_serves_the_feed_and_pubsub_and_stops_everything(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "devserver.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "devtools.devserver"], cwd=ROOT, env=_env(port),
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    server = _start(log, port)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                if http.get("/v1/events").json()["complete_until"] is not None:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            assert server.poll() is None, log.read_text()
-            time.sleep(0.3)
+        _wait_until_relaying(server, http, log, deadline)
         for account_id in ("a", "b"):
             http.post("/v1/accounts", json={"id": account_id, "currency": "EUR"})
         body = {"id": "t1", "debit_account_id": "a", "credit_account_id": "b", "amount": 5}
@@ -86,8 +107,20 @@ def test_make_run_serves_the_feed_and_pubsub_and_stops_everything(tmp_path: Path
         server.send_signal(signal.SIGINT)
         server.wait(60)
 
-    output = log.read_text()
-    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
-    assert len(set(pids)) == 3, output  # Spanner emulator, Pub/Sub emulator, pipeline
-    time.sleep(1)
-    assert [pid for pid in set(pids) if _alive(pid)] == []
+    _assert_all_stopped(log)
+
+
+def test_sigterm_to_make_runs_process_group_stops_every_process_it_started(
+    tmp_path: Path,
+) -> None:
+    """As a process supervisor, CI or ``kill -- -PGID`` stops it."""
+    port = free_port()
+    log = tmp_path / "devserver.log"
+    server = _start(log, port)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        _wait_until_relaying(server, http, log, time.monotonic() + 120)
+
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(60)
+
+    _assert_all_stopped(log)
