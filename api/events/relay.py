@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SCHEDULE_INTERVAL_SECONDS = 0.5
+# Partitions change only when a reader ends (children appear) or fails: the table is read
+# again then, or after this long (another relay may have added some).
+RESCAN_SECONDS = 10.0
 RESTART_DELAY_SECONDS = 2.0  # after a partition's reader failed (Spanner unreachable...)
 INBOX_SIZE = 10_000  # batches of records a partition's stream may read ahead
 _END = object()
@@ -60,6 +63,7 @@ class Relay:
         self._ddl_dir = ddl_dir
         self._running: dict[str, threading.Thread] = {}
         self._failed_at: dict[str, float] = {}
+        self._rescan_at = 0.0  # time.monotonic() of the next read of EventPartitions
         # Why the relay stopped rather than leave a gap (None while it runs).
         self.refused: str | None = None
 
@@ -84,9 +88,12 @@ class Relay:
         log.error("events relay refused: %s", why)
 
     def _schedule(self, stop: threading.Event) -> None:
-        for token, thread in list(self._running.items()):
-            if not thread.is_alive():
-                del self._running[token]
+        ended = [token for token, thread in self._running.items() if not thread.is_alive()]
+        for token in ended:
+            del self._running[token]
+        if not ended and time.monotonic() < self._rescan_at and not self._failed_at:
+            return
+        self._rescan_at = time.monotonic() + RESCAN_SECONDS
         partitions = self._read(repository.read_partitions)
         for partition in ready_to_read(partitions, set(self._running), self._failed_at):
             thread = threading.Thread(
@@ -96,6 +103,7 @@ class Relay:
                 daemon=True,
             )
             self._running[partition.token] = thread
+            self._failed_at.pop(partition.token, None)  # restarted: no longer waiting
             thread.start()
 
     def begin(self) -> None:

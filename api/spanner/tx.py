@@ -82,11 +82,26 @@ class Tx:
     ) -> list[Row]:
         """Rows from ``start`` to ``end`` in key (or ``index``) order - a DESC key part
         runs high to low - at most ``limit`` (0: all). A key may be a prefix."""
-        bounds = {
-            ("start_open" if start_open else "start_closed"): list(start),
-            ("end_open" if end_open else "end_closed"): list(end),
-        }
-        key_set = spanner.KeySet(ranges=[spanner.KeyRange(**bounds)])
+        bounds = key_range(start, end, start_open=start_open, end_open=end_open)
+        return self.read_ranges(table, columns, [bounds], index=index, limit=limit)
+
+    def read_all(self, table: str, columns: Sequence[str]) -> list[Row]:
+        """Every row of ``table`` (a small one), in key order."""
+        rows = self.raw.read(table, columns, spanner.KeySet(all_=True), **self._options())
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def read_ranges(
+        self,
+        table: str,
+        columns: Sequence[str],
+        ranges: Sequence[spanner.KeyRange],
+        *,
+        index: str = "",
+        limit: int = 0,
+    ) -> list[Row]:
+        """Rows of several key ranges in one read, in key order (the ranges' rows one
+        range after another when they do not overlap), at most ``limit`` in all."""
+        key_set = spanner.KeySet(ranges=list(ranges))
         rows = self.raw.read(table, columns, key_set, index=index, limit=limit, **self._options())
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
@@ -128,3 +143,14 @@ class Tx:
             buffered.append(write_mutation(kind, table, columns, rows))
         else:
             getattr(self.raw, kind)(table, columns, rows)
+
+
+def key_range(
+    start: Sequence[Any], end: Sequence[Any], *, start_open: bool = False, end_open: bool = False
+) -> spanner.KeyRange:
+    """The keys from ``start`` to ``end`` (either may be a prefix)."""
+    bounds = {
+        ("start_open" if start_open else "start_closed"): list(start),
+        ("end_open" if end_open else "end_closed"): list(end),
+    }
+    return spanner.KeyRange(**bounds)
