@@ -195,12 +195,13 @@ class Position:
 BEGINNING = Position(sequence=0, balance=0, totals=Totals(debits=0, credits=0))
 
 
-def _position(row: Row) -> Position:
+def _totals(row: Row) -> Totals | None:
     debits, credits = row["DebitsAfter"], row["CreditsAfter"]
-    known = debits is not None and credits is not None
-    return Position(
-        row["Sequence"], row["BalanceAfter"], Totals(debits, credits) if known else None
-    )
+    return Totals(debits, credits) if debits is not None and credits is not None else None
+
+
+def _position(row: Row) -> Position:
+    return Position(row["Sequence"], row["BalanceAfter"], _totals(row))
 
 
 def position_at(
@@ -334,6 +335,56 @@ def _summed(tx: Tx, account: AccountRecord, after: int, up_to: int) -> tuple[int
     )
     amounts = [row["Amount"] for row in rows]
     return -sum(a for a in amounts if a < 0), sum(a for a in amounts if a > 0)
+
+
+# --- the backfill of entry totals (api/accounts/backfill.py) ----------------------------
+
+
+@dataclass(frozen=True)
+class Untotalled:
+    """An account with entries that carry no totals, and the sequences they span."""
+
+    account_id: str
+    lowest: int
+    highest: int
+
+
+def untotalled_accounts(tx: Tx) -> list[Untotalled]:
+    """Every account with entries written before spanner_ddl/0014 (no totals). A scan of
+    Entries: for the operator's one-off backfill, never for a request."""
+    rows = tx.query(
+        "SELECT AccountId, MIN(Sequence) AS Lowest, MAX(Sequence) AS Highest FROM Entries"
+        " WHERE DebitsAfter IS NULL OR CreditsAfter IS NULL"
+        " GROUP BY AccountId ORDER BY AccountId"
+    )
+    return [Untotalled(r["AccountId"], r["Lowest"], r["Highest"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class TotalledEntry:
+    sequence: int
+    amount: int
+    totals: Totals | None
+
+
+def totalled_entries(tx: Tx, account_id: str, lowest: int, highest: int) -> list[TotalledEntry]:
+    """The account's entries with ``lowest`` <= Sequence <= ``highest``, oldest first."""
+    key = (key_hash(account_id), account_id)
+    rows = tx.read_range(
+        "Entries", ("Sequence", "Amount", "DebitsAfter", "CreditsAfter"),
+        start=(*key, highest), end=(*key, lowest),
+    )  # fmt: skip
+    return [TotalledEntry(row["Sequence"], row["Amount"], _totals(row)) for row in reversed(rows)]
+
+
+def write_entry_totals(tx: Tx, account_id: str, totals: dict[int, Totals]) -> None:
+    """Set the totals after the account's entries at these sequences."""
+    h = key_hash(account_id)
+    tx.update(
+        "Entries",
+        ("KeyHash", "AccountId", "Sequence", "DebitsAfter", "CreditsAfter"),
+        [(h, account_id, seq, t.debits, t.credits) for seq, t in sorted(totals.items())],
+    )
 
 
 def insert_account(tx: Tx, account: AccountRecord) -> None:
