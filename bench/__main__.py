@@ -160,8 +160,7 @@ def main() -> int:
             small, large = (history.seed(on_settings, n) for n in (history.SMALL, history.LARGE))
             growth = history.growth(on_url, small, large)
             for g in growth:
-                print(f"history {g.read:16s} {g.small_ms:7.2f} ms vs {g.large_ms:7.2f} ms "
-                      f"({g.ratio:.2f}x)", flush=True)  # fmt: skip
+                print(history.describe(g), flush=True)
             client_cpu = cpu_per_request.compare(on_url)
             print(client_cpu, flush=True)
 

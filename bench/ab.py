@@ -13,10 +13,7 @@ import argparse
 import contextlib
 import functools
 import statistics
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from bench import cpu, harness, scenarios
 from devtools.emulator import Emulator
@@ -29,12 +26,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp, contextlib.ExitStack() as stack:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base],
-                       cwd=harness.ROOT, check=True)  # fmt: skip
-        stack.callback(subprocess.run, ["git", "worktree", "remove", "--force", str(base)],
-                       cwd=harness.ROOT, check=False)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(harness.checkout(args.base))
         emulator = stack.enter_context(Emulator())
         roots = {f"A {args.base}": base, "B working tree": harness.ROOT}
         urls = {}

@@ -93,6 +93,20 @@ def service(
         log.close()
 
 
+@contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """``rev`` in a temporary git worktree (to serve it), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-rev-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), rev],
+                       cwd=ROOT, check=True)  # fmt: skip
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)],
+                           cwd=ROOT, check=False)  # fmt: skip
+
+
 def open_accounts(url: str, count: int, prefix: str) -> list[str]:
     ids = [f"{prefix}-{i:04d}" for i in range(count)]
     with httpx.Client(base_url=url, timeout=30) as http:

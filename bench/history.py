@@ -2,25 +2,35 @@
 
 Growth: two accounts with 1,000 and 100,000 entries, and the same reads of each over
 HTTP (one client, one request at a time): a balance ``as_of`` the middle of the history,
-a statement over 100 entries there, the newest page of entries, and a page in a time
-range. A seek costs the same whatever lies around it; a scan grows 100x. Target: the
-large account within 2x of the small one.
+a statement over a short range (100 entries there) and a long one (the first half of
+the history), the newest page of entries, a page in a short range (50 entries) and one
+inside a long range (the second page of the first half). A seek costs the same whatever
+lies around it; a scan grows 100x, or with the range. Target: the large account within
+2x of the small one, for every read.
 
 The histories are written straight into Spanner (mutations, 1 ms between entries, the
 totals and version to match): the reads are what is measured, and 100,000 entries
 through the API would take the emulator most of the benchmark's budget. The entries
-are the shape the ledger writes (sequence, signed amount, balance after, kind,
-timestamp), so the reads run the same code over the same rows.
+are the shape the ledger writes (sequence, signed amount, balance and posted totals
+after, kind, timestamp), so the reads run the same code over the same rows.
 
 The read mix: 32 clients, each sending in turn a balances read of 100 accounts, a page
 of one account's history and a transfer query by account, over the benchmark's ledger.
+
+``python -m bench.history`` runs the growth part alone (about two minutes): a private
+emulator, the service as a process, the table with each target's verdict. ``--base
+REV`` serves ``REV`` (in a temporary git worktree) instead of the working tree, to see
+what a change bought.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import random
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -30,19 +40,31 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import httpx
 from google.cloud import spanner
 
 from api.accounts.repository import ACCOUNT_COLUMNS, ENTRY_COLUMNS
 from api.config import Settings
 from api.ids import key_hash
 from api.storage import build_client
+from bench import harness
 from bench.httpclient import HttpConnection
 from bench.scenarios import Measurement, _measurement, _percentile
+from devtools.emulator import Emulator
 
 SMALL, LARGE = 1_000, 100_000
-ROWS_PER_COMMIT = 4_000  # x 9 columns: well under Spanner's 80,000 mutations
-READS = ("as_of", "statement", "newest page", "page in a range")
+# x 11 columns, and the entry's two time indexes: under Spanner's 80,000 mutations.
+ROWS_PER_COMMIT = 2_000
+AS_OF = "as_of the middle of the history"
+STATEMENT_SHORT = "statement over 100 entries"
+STATEMENT_LONG = "statement over the first half"
+NEWEST_PAGE = "newest page"
+PAGE_SHORT = "page in a range of 50 entries"
+PAGE_LONG = "2nd page of the first half"
+READS = (AS_OF, STATEMENT_SHORT, STATEMENT_LONG, NEWEST_PAGE, PAGE_SHORT, PAGE_LONG)
 REQUESTS_PER_READ = 40
+MAX_GROWTH = 2.0  # the target: the large account's read within this of the small one's
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -78,7 +100,8 @@ def seed(settings: Settings, entries: int) -> History:
             entry = {
                 "AccountId": account_id, "Sequence": i + 1, "TransferId": f"{account_id}-{i}",
                 "Amount": 1, "BalanceAfter": i + 1, "Kind": "transfer", "PendingAmount": 0,
-                "PostedAt": first + timedelta(milliseconds=i),
+                "PostedAt": first + timedelta(milliseconds=i), "DebitsAfter": 0,
+                "CreditsAfter": i + 1,
             }  # fmt: skip
             rows.append((h, *(entry[c] for c in ENTRY_COLUMNS)))
         with database.batch() as batch:
@@ -91,19 +114,49 @@ def _at(instant: datetime) -> str:
 
 
 def _path(read: str, history: History) -> str:
-    account, middle = (
-        history.account_id,
-        history.first + timedelta(milliseconds=history.entries // 2),
-    )
-    if read == "as_of":
+    account, first = history.account_id, history.first
+    middle = first + timedelta(milliseconds=history.entries // 2)
+    entries = f"/v1/accounts/{account}/entries?page_size={PAGE_SIZE}"
+    if read == AS_OF:
         return f"/v1/accounts/{account}?as_of={_at(middle)}"
-    if read == "statement":
+    if read == STATEMENT_SHORT:
         end = middle + timedelta(milliseconds=100)
         return f"/v1/accounts/{account}/statement?from={_at(middle)}&to={_at(end)}"
-    if read == "newest page":
-        return f"/v1/accounts/{account}/entries?page_size=50"
-    end = middle + timedelta(milliseconds=50)
-    return f"/v1/accounts/{account}/entries?page_size=50&from={_at(middle)}&to={_at(end)}"
+    if read == STATEMENT_LONG:
+        return f"/v1/accounts/{account}/statement?from={_at(first)}&to={_at(middle)}"
+    if read == NEWEST_PAGE:
+        return entries
+    if read == PAGE_SHORT:
+        end = middle + timedelta(milliseconds=PAGE_SIZE)
+        return f"{entries}&from={_at(middle)}&to={_at(end)}"
+    return f"{entries}&from={_at(first)}&to={_at(middle)}"
+
+
+def _expected(read: str, history: History) -> dict[str, int]:
+    """What each read must answer: a fast wrong answer would measure nothing."""
+    if read == AS_OF:
+        return {"balance": history.entries // 2 + 1}  # entries at or before the middle
+    if read == STATEMENT_SHORT:
+        return {"entry_count": 100, "credits": 100}
+    if read == STATEMENT_LONG:
+        half = history.entries // 2
+        return {"entry_count": half, "credits": half, "closing_balance": half}
+    return {"items": PAGE_SIZE}
+
+
+def _resolved(url: str, read: str, history: History) -> str:
+    """The read's path, checked against what it must answer; for a page inside a long
+    range, its second page (the token the first one gives)."""
+    path = _path(read, history)
+    with httpx.Client(base_url=url, timeout=60) as http:
+        body = http.get(path).raise_for_status().json()
+        if read == PAGE_LONG:
+            path += f"&page_token={quote(body['next_page_token'])}"
+            body = http.get(path).raise_for_status().json()
+    seen = {k: len(body[k]) if k == "items" else body[k] for k in _expected(read, history)}
+    if seen != _expected(read, history):
+        raise RuntimeError(f"{path}: {seen}, expected {_expected(read, history)}")
+    return path
 
 
 async def _latencies(url: str, path: str, count: int) -> list[float]:
@@ -133,15 +186,20 @@ class Growth:
     def ratio(self) -> float:
         return self.large_ms / self.small_ms
 
+    @property
+    def met(self) -> bool:
+        return self.ratio <= MAX_GROWTH
+
 
 def growth(url: str, small: History, large: History) -> list[Growth]:
     """Median latency of each read for both accounts, alternated so drift hits both."""
     found = []
     for read in READS:
+        paths = {h.entries: _resolved(url, read, h) for h in (small, large)}
         medians: dict[int, list[float]] = {small.entries: [], large.entries: []}
         for _ in range(2):
             for history in (small, large):
-                taken = asyncio.run(_latencies(url, _path(read, history), REQUESTS_PER_READ // 2))
+                taken = asyncio.run(_latencies(url, paths[history.entries], REQUESTS_PER_READ // 2))
                 medians[history.entries] += taken
         found.append(
             Growth(
@@ -151,6 +209,32 @@ def growth(url: str, small: History, large: History) -> list[Growth]:
             )
         )
     return found
+
+
+def describe(g: Growth) -> str:
+    verdict = "met" if g.met else "NOT MET"
+    return (
+        f"history {g.read:32s} {g.small_ms:7.2f} ms vs {g.large_ms:7.2f} ms "
+        f"({g.ratio:.2f}x, target <= {MAX_GROWTH:g}x: {verdict})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=f"History reads of accounts with {SMALL:,} and {LARGE:,} entries, one pass."
+    )
+    parser.add_argument("--base", help="serve this revision (a temporary git worktree)")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        root = stack.enter_context(harness.checkout(args.base)) if args.base else harness.ROOT
+        emulator = stack.enter_context(Emulator())
+        settings = harness.create_database(emulator.address, "history")
+        url = stack.enter_context(harness.service(emulator.address, "history", {}, root=root))
+        small, large = (seed(settings, n) for n in (SMALL, LARGE))
+        found = growth(url, small, large)
+    for g in found:
+        print(describe(g), flush=True)
+    return 0 if all(g.met for g in found) else 1
 
 
 READ_MIX = "HTTP read mix"
@@ -271,3 +355,7 @@ def bare_read_mix(
         BARE_READ_MIX, clients, elapsed=elapsed, transfers=reads, latencies=latencies,
         statuses=statuses,
     )  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 from api.config import Settings
 from bench.group_stats import GroupStats
-from bench.history import BARE_READ_MIX, LARGE, READ_MIX, SMALL, Growth
+from bench.history import BARE_READ_MIX, LARGE, MAX_GROWTH, READ_MIX, SMALL, Growth
 from bench.scenarios import Measurement
 
 GROUP_ON = "HTTP, group commit on"
@@ -337,7 +337,6 @@ def transaction_section(results: list[Measurement]) -> list[str]:
     ]
 
 
-MAX_GROWTH = 2.0
 MAX_READ_P99_MS = 50
 
 
@@ -347,7 +346,7 @@ def history_targets(
     rows = [
         f"| {g.read} of an account with {LARGE:,} entries within {MAX_GROWTH:g}x of one with "
         f"{SMALL:,} | {g.ratio:.2f}x ({g.large_ms:.1f} vs {g.small_ms:.1f} ms) | "
-        f"{verdict(g.ratio <= MAX_GROWTH)} |"
+        f"{verdict(g.met)} |"
         for g in growth
     ]
     mix = _find(results, READ_MIX, LIFECYCLE_CLIENTS)
@@ -376,7 +375,12 @@ def history_section(results: list[Measurement], growth: list[Growth]) -> list[st
         "",
         f"The same reads of an account with {SMALL:,} entries and one with {LARGE:,} (median "
         "of 40 sequential requests each, alternated; bench/history.py): a seek costs the "
-        "same whatever lies around it, a scan would grow 100x.",
+        "same whatever lies around it, a scan would grow 100x. Short ranges hold 100 "
+        "entries (a statement) or 50 (a page) in the middle of the history; long ones are "
+        "its first half. A statement is the last entry before either bound (each entry "
+        "carries the posted totals after it, spanner_ddl/0015); a page in a range, its "
+        "two bounds and then the page by sequence. `python -m bench.history` runs this "
+        "part alone.",
         "",
         f"| read | {SMALL:,} entries, ms | {LARGE:,} entries, ms | ratio |",
         "|---|---:|---:|---:|",

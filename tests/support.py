@@ -8,6 +8,8 @@ repository root (``python -m pytest``), so ``tests`` resolves like ``api`` does.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from google.cloud import spanner
@@ -53,6 +55,21 @@ def child_env(emulator_host: str, database: str, **extra: str) -> dict[str, str]
     """A child process's environment on ``database`` in the test instance."""
     return service_env(
         emulator_host, project=TEST_PROJECT, instance=TEST_INSTANCE, database=database, **extra
+    )
+
+
+def run_tool(
+    module: str, emulator_host: str, database: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` from the repository root, on ``database``."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=child_env(emulator_host, database),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

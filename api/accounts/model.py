@@ -100,6 +100,10 @@ class EntryRecord:
     kind: EntryKind = "transfer"
     pending_amount: int = 0
     posted_at: datetime | None = None
+    # The account's posted totals after this entry (a statement's two seeks read them);
+    # None on entries written before spanner_ddl/0015 that no backfill has reached.
+    debits_after: int | None = None
+    credits_after: int | None = None
 
     def to_schema(self) -> Entry:
         if self.posted_at is None:

@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-
-from api.audit.report import KINDS
+from api.audit.report import KINDS, AuditReport
 from api.audit.service import ENTRY_PAGE, run_audit
-from api.cli import (
-    BACKEND_ERRORS,
-    add_database_arguments,
-    backend_message,
-    database_path,
-    settings_from,
-)
+from api.cli import ToolFailed, add_database_arguments, positive_int, run_on_database
 from api.config import Settings
 from api.spanner.call import Call
 from api.spanner.database import SpannerDatabase
-from api.spanner.errors import DeadlinePassed
-from api.storage import build_client, spanner_config
 
 EXIT_WHOLE, EXIT_DAMAGED, EXIT_ERROR = 0, 1, 2
 CLI = "python -m api.audit"
@@ -52,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_database_arguments(parser)
     parser.add_argument(
         "--entry-page",
-        type=_positive,
+        type=positive_int,
         default=ENTRY_PAGE,
         help=f"entries read per call, per account (default: {ENTRY_PAGE})",
     )
@@ -65,45 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+
+    def audit(database: SpannerDatabase, call: Call, where: str) -> AuditReport:
+        return run_audit(database, call=call, where=where, entry_page=args.entry_page)
+
     try:
-        # One snapshot, one session: nothing to pool.
-        settings = settings_from(args, pool_size=1)
-    except ValidationError as exc:
-        print(f"error: bad configuration in the environment:\n{exc}", file=sys.stderr)
+        report = run_on_database(
+            args, audit, tag="action=audit", what="the audit", role=_reader_role
+        )
+    except ToolFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    where = database_path(settings)
-    try:
-        database = _open(settings)
-        try:
-            call = Call(deadline=time.monotonic() + args.timeout, tag="action=audit")
-            report = run_audit(database, call=call, where=where, entry_page=args.entry_page)
-        finally:
-            database.close()
-    except DeadlinePassed as exc:
-        message = f"the audit did not finish within --timeout: {exc}"
-    except BACKEND_ERRORS as exc:
-        message = backend_message(exc, where)
-    else:
-        print(report.to_json() if args.json else report.to_text())
-        return EXIT_WHOLE if report.whole else EXIT_DAMAGED
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_ERROR
+    print(report.to_json() if args.json else report.to_text())
+    return EXIT_WHOLE if report.whole else EXIT_DAMAGED
 
 
-def _open(settings: Settings) -> SpannerDatabase:
-    role = settings.reader_role if settings.use_database_roles else None
-    database = SpannerDatabase(spanner_config(settings), build_client(settings), role=role)
-    database.open()
-    return database
+def _reader_role(settings: Settings) -> str | None:
+    return settings.reader_role if settings.use_database_roles else None
 
 
 if __name__ == "__main__":

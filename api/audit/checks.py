@@ -9,6 +9,9 @@ costs memory for one page of them. What is checked, and why it pins down the dam
   sum, so one altered BalanceAfter is reported alone, not with every entry after it;
   after a hole the sum restarts from the stored balance (what went missing is already
   the hole's finding);
+- each DebitsAfter and CreditsAfter (spanner_ddl/0015; statements subtract them) is the
+  running sum of what the entries debited and credited, restarting after a hole from
+  the stored totals; entries written before 0015 carry none and are not checked;
 - the amounts sum to DebitsPosted and CreditsPosted (debit legs are negative), and the
   pending amounts to CreditsPending - DebitsPending.
 """
@@ -41,6 +44,7 @@ class AuditEntry:
     amount: int
     balance_after: int
     pending_amount: int
+    totals_after: tuple[int, int] | None = None  # (DebitsAfter, CreditsAfter)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class AccountCheck:
     _gaps: list[Gap] = field(default_factory=list)
     _bad_balance: list[tuple[int, int, int]] = field(default_factory=list)
     _bad_balance_count: int = 0
+    # What the entries debited and credited so far; None from a hole until an entry
+    # that stores its totals.
+    _totals: tuple[int, int] | None = (0, 0)
+    _bad_totals: list[tuple[int, tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    _bad_totals_count: int = 0
     _outside: list[int] = field(default_factory=list)
 
     def feed(self, entry: AuditEntry) -> None:
@@ -73,17 +82,30 @@ class AccountCheck:
             before = entry.balance_after - entry.amount
             self._gaps.append(Gap(self._expected, entry.sequence - 1, before - self._running))
             self._running = before
+            self._totals = None
         self._running += entry.amount
         if entry.balance_after != self._running:
             self._bad_balance_count += 1
             if len(self._bad_balance) < LISTED:
                 self._bad_balance.append((entry.sequence, entry.balance_after, self._running))
+        self._check_totals(entry)
         if entry.amount < 0:
             self._debits -= entry.amount
         else:
             self._credits += entry.amount
         self._pending += entry.pending_amount
         self._expected = max(self._expected, entry.sequence + 1)
+
+    def _check_totals(self, entry: AuditEntry) -> None:
+        if self._totals is None:
+            self._totals = entry.totals_after
+            return
+        debits, credits = self._totals
+        self._totals = (debits + max(-entry.amount, 0), credits + max(entry.amount, 0))
+        if entry.totals_after is not None and entry.totals_after != self._totals:
+            self._bad_totals_count += 1
+            if len(self._bad_totals) < LISTED:
+                self._bad_totals.append((entry.sequence, entry.totals_after, self._totals))
 
     def finish(self) -> list[Finding]:
         account = self.account
@@ -121,6 +143,8 @@ class AccountCheck:
                     },
                 )
             )
+        if self._bad_totals:
+            findings.append(self._totals_finding())
         if (self._debits, self._credits) != (account.debits_posted, account.credits_posted):
             findings.append(
                 Finding(
@@ -144,6 +168,21 @@ class AccountCheck:
     def entries_pending(self) -> int:
         """What the entries say holds reserve, net: credits pending - debits pending."""
         return self._pending
+
+    def _totals_finding(self) -> Finding:
+        shown = ", ".join(
+            f"{s} (stored {got[0]} / {got[1]}, running sums {want[0]} / {want[1]})"
+            for s, got, want in self._bad_totals
+        )
+        more = self._bad_totals_count - len(self._bad_totals)
+        return Finding(
+            "entry_totals",
+            "account",
+            self.account.id,
+            f"DebitsAfter / CreditsAfter wrong at sequence {shown}"
+            + (f" and {more} more" if more else ""),
+            {"sequences": [s for s, _, _ in self._bad_totals], "count": self._bad_totals_count},
+        )
 
     def _gap_finding(self) -> Finding:
         parts = []

@@ -14,6 +14,8 @@ KINDS: dict[str, str] = {
     "currency_unbalanced": "a currency's posted or pending balances do not sum to zero",
     "entries_total": "an account's debits/credits posted differ from what its entries moved",
     "balance_after": "an entry's BalanceAfter is not the running sum of the account's entries",
+    "entry_totals": "an entry's DebitsAfter/CreditsAfter are not the running sums of its "
+    "account's debits/credits",
     "sequence_gap": "an account's entry sequences have holes below its Version",
     "unexpected_sequence": "an account has entries outside 1..Version",
     "pending_totals": "an account's pending totals differ from its open holds or its entries",

@@ -14,7 +14,7 @@ from google.cloud.spanner_v1 import param_types
 
 from api.audit.checks import AuditAccount, AuditEntry, HeldTotals
 from api.ids import INT64_MAX
-from api.spanner.tx import Params, Tx
+from api.spanner.tx import Params, Row, Tx
 
 INT64_MIN = -(2**63)
 
@@ -28,7 +28,9 @@ AUDIT_ACCOUNT_COLUMNS = (
     "CreditsPending",
     "Version",
 )
-AUDIT_ENTRY_COLUMNS = ("Sequence", "Amount", "BalanceAfter", "PendingAmount")
+AUDIT_ENTRY_COLUMNS = (
+    "Sequence", "Amount", "BalanceAfter", "PendingAmount", "DebitsAfter", "CreditsAfter",
+)  # fmt: skip
 
 
 def account_page(tx: Tx, *, after: tuple[int, str] | None, limit: int) -> list[AuditAccount]:
@@ -68,9 +70,15 @@ def entry_window(tx: Tx, account: AuditAccount, *, lowest: int, highest: int) ->
             amount=row["Amount"],
             balance_after=row["BalanceAfter"],
             pending_amount=row["PendingAmount"],
+            totals_after=_totals_after(row),
         )
         for row in reversed(rows)
     ]
+
+
+def _totals_after(row: Row) -> tuple[int, int] | None:
+    debits, credits = row["DebitsAfter"], row["CreditsAfter"]
+    return None if debits is None or credits is None else (debits, credits)
 
 
 def entry_windows(version: int, page: int) -> list[tuple[int, int]]:

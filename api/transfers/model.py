@@ -74,9 +74,10 @@ def created_shard(key_hash: int) -> int:
     return remainder if key_hash >= 0 else -remainder
 
 
-# Mutations a transfer writes (its row, two entries, two account updates, a reversal's
-# update of its original), and each of its labels (an index row).
-MUTATIONS_PER_TRANSFER = 62
+# Mutations a transfer writes (its row of 20 columns, two entries of 11, two account
+# updates of 8, a reversal's update of its original), and each of its labels (an index
+# row).
+MUTATIONS_PER_TRANSFER = 66
 MUTATIONS_PER_LABEL = 6
 
 

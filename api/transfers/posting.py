@@ -566,6 +566,8 @@ class Posting:
                 balance_after=account.balance,
                 kind=kind,
                 pending_amount=pending,
+                debits_after=account.debits_posted,
+                credits_after=account.credits_posted,
             )
         )
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from google.cloud import spanner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from api.config import Settings
+from tests.accounts.conftest import clear_totals
 
 Ids = Callable[[str], str]
 
@@ -222,3 +228,199 @@ def test_as_of_equals_replaying_the_entries_and_statements_chain(
     for s in statements:
         assert s["closing_balance"] == s["opening_balance"] + s["credits"] - s["debits"]
     assert sum(s["entry_count"] for s in statements) == len(history)
+
+
+# --- many entries of one account in one commit -----------------------------------------
+
+MOVES_IN_ONE_COMMIT = 50
+
+
+@dataclass(frozen=True)
+class OneCommit:
+    """alice: 1,000 from the bank, then ONE atomic batch moving her 50 times (every
+    entry of it at one commit timestamp), then 7 more."""
+
+    alice: str
+    at: datetime  # the batch's commit timestamp
+    later: datetime  # the commit of the 7
+    amounts: list[int]  # alice's side of each batch item, in order
+
+    @property
+    def before(self) -> int:
+        return 1000
+
+    @property
+    def after(self) -> int:
+        return self.before + sum(self.amounts)
+
+
+@pytest.fixture
+def one_commit(client: TestClient, unique: Ids) -> OneCommit:
+    bank, alice = unique("bank"), unique("alice")
+    open_account(client, bank)
+    open_account(client, alice)
+    move(client, unique("t"), bank, alice, 1000)
+    # Every fifth item is a payment out, so the commit has debits and credits.
+    amounts = [-n if n % 5 == 0 else n for n in range(1, MOVES_IN_ONE_COMMIT + 1)]
+    items = [
+        {"id": unique("t"), "debit_account_id": alice if a < 0 else bank,
+         "credit_account_id": bank if a < 0 else alice, "amount": abs(a)}
+        for a in amounts
+    ]  # fmt: skip
+    response = client.post("/v1/transfers:batch", json={"transfers": items, "atomic": True})
+    assert response.status_code == 200, response.text
+    stamps = {r["transfer"]["created_at"] for r in response.json()["results"]}
+    assert len(stamps) == 1, "the batch was not one commit"
+    later = parse(move(client, unique("t"), bank, alice, 7)["created_at"])
+    return OneCommit(alice, parse(stamps.pop()), later, amounts)
+
+
+def test_as_of_a_commit_that_moved_an_account_many_times_is_after_all_of_them(
+    client: TestClient, one_commit: OneCommit
+) -> None:
+    seen = balance_at(client, one_commit.alice, one_commit.at)
+    assert (seen["balance"], seen["sequence"]) == (one_commit.after, 1 + MOVES_IN_ONE_COMMIT)
+    just_before = balance_at(client, one_commit.alice, one_commit.at - US)
+    assert (just_before["balance"], just_before["sequence"]) == (one_commit.before, 1)
+
+
+def test_statements_bounded_at_a_commit_count_every_entry_of_it(
+    client: TestClient, one_commit: OneCommit
+) -> None:
+    alice, t = one_commit.alice, one_commit.at
+
+    def statement(start: datetime, end: datetime) -> dict[str, Any]:
+        response = client.get(
+            f"/v1/accounts/{alice}/statement", params={"from": at(start), "to": at(end)}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    inside, after = statement(t, t + US), statement(t, one_commit.later + US)
+    before = statement(t - timedelta(hours=1), t)
+    assert (inside["opening_balance"], inside["closing_balance"]) == (
+        one_commit.before, one_commit.after,
+    )  # fmt: skip
+    assert (inside["debits"], inside["credits"], inside["entry_count"]) == (
+        -sum(a for a in one_commit.amounts if a < 0),
+        sum(a for a in one_commit.amounts if a > 0),
+        MOVES_IN_ONE_COMMIT,
+    )
+    assert (before["closing_balance"], before["entry_count"]) == (one_commit.before, 1)
+    assert (after["opening_balance"], after["entry_count"]) == (
+        one_commit.before, MOVES_IN_ONE_COMMIT + 1,
+    )  # fmt: skip
+
+
+def test_pages_bounded_at_a_commit_hold_every_entry_of_it(
+    client: TestClient, one_commit: OneCommit
+) -> None:
+    alice, t = one_commit.alice, one_commit.at
+    params: dict[str, Any] = {"from": at(t), "to": at(t + US), "page_size": 7}
+    pages = []
+    while True:
+        response = client.get(f"/v1/accounts/{alice}/entries", params=params)
+        assert response.status_code == 200, response.text
+        pages.append(response.json()["items"])
+        if not (token := response.json()["next_page_token"]):
+            break
+        params["page_token"] = token
+    seen = [e for page in pages for e in page]
+    assert [e["sequence"] for e in seen] == list(range(1 + MOVES_IN_ONE_COMMIT, 1, -1))
+    assert [e["amount"] for e in reversed(seen)] == one_commit.amounts
+    assert [e["sequence"] for e in entries(client, alice, to=at(t))] == [1]
+    assert len(entries(client, alice, **{"from": at(t)})) == MOVES_IN_ONE_COMMIT + 1
+
+
+# --- what a read costs, whatever the range holds ---------------------------------------
+
+COMMITS, MOVES_PER_COMMIT = 4, 40
+
+
+@dataclass(frozen=True)
+class LongHistory:
+    """alice credited 1 by the bank 160 times: four commits of 40."""
+
+    alice: str
+    stamps: list[datetime]  # each commit's timestamp
+
+
+@pytest.fixture
+def long_history(client: TestClient, unique: Ids) -> LongHistory:
+    bank, alice = unique("bank"), unique("alice")
+    open_account(client, bank)
+    open_account(client, alice)
+    stamps = []
+    for _ in range(COMMITS):
+        items = [
+            {"id": unique("t"), "debit_account_id": bank, "credit_account_id": alice, "amount": 1}
+            for _ in range(MOVES_PER_COMMIT)
+        ]
+        response = client.post("/v1/transfers:batch", json={"transfers": items, "atomic": True})
+        assert response.status_code == 200, response.text
+        stamps.append(parse(response.json()["results"][0]["transfer"]["created_at"]))
+    return LongHistory(alice, stamps)
+
+
+def test_a_statement_reads_two_entries_however_many_its_range_holds(
+    client: TestClient, long_history: LongHistory, entry_rows_read: Counter[str]
+) -> None:
+    second_commit, last = long_history.stamps[1], long_history.stamps[-1]
+    response = client.get(
+        f"/v1/accounts/{long_history.alice}/statement",
+        params={"from": at(second_commit), "to": at(last + US)},
+    )
+    s = response.json()
+    inside = (COMMITS - 1) * MOVES_PER_COMMIT
+    assert (s["opening_balance"], s["closing_balance"], s["credits"], s["entry_count"]) == (
+        MOVES_PER_COMMIT, COMMITS * MOVES_PER_COMMIT, inside, inside,
+    )  # fmt: skip
+    assert sum(entry_rows_read.values()) == 2  # the last entry before either bound
+
+
+def test_as_of_reads_one_entry(
+    client: TestClient, long_history: LongHistory, entry_rows_read: Counter[str]
+) -> None:
+    seen = balance_at(client, long_history.alice, long_history.stamps[2])
+    assert seen["balance"] == 3 * MOVES_PER_COMMIT
+    assert sum(entry_rows_read.values()) == 1
+
+
+def test_a_page_inside_a_long_range_reads_its_bounds_and_its_page(
+    client: TestClient, long_history: LongHistory, entry_rows_read: Counter[str]
+) -> None:
+    second_commit, last = long_history.stamps[1], long_history.stamps[-1]
+    params = {"from": at(second_commit), "to": at(last + US), "page_size": 10}
+    page = client.get(f"/v1/accounts/{long_history.alice}/entries", params=params).json()
+    token = page["next_page_token"]
+    entry_rows_read.clear()
+    params["page_token"] = token
+    second = client.get(f"/v1/accounts/{long_history.alice}/entries", params=params).json()
+    assert [e["sequence"] for e in second["items"]] == list(range(150, 140, -1))
+    # Two bounds, then the page and the row that says another page follows.
+    assert sum(entry_rows_read.values()) == 2 + 10 + 1
+
+
+# --- entries written before their totals were (spanner_ddl/0015) -----------------------
+
+
+@pytest.mark.parametrize(
+    "untotalled",
+    [(1, 2, 3, 4), (1,), (4,), (2, 3)],
+    ids=["every entry", "the opening bound", "the closing bound", "only inside the range"],
+)
+def test_a_statement_is_right_whichever_entries_carry_no_totals(
+    client: TestClient,
+    history: tuple[str, str, list[datetime]],
+    ledger_settings: Settings,
+    spanner_client: spanner.Client,
+    untotalled: tuple[int, ...],
+) -> None:
+    _, alice, stamps = history
+    clear_totals(spanner_client, ledger_settings.spanner_database, alice, untotalled)
+    response = client.get(
+        f"/v1/accounts/{alice}/statement", params={"from": at(stamps[1]), "to": at(stamps[3] + US)}
+    )
+    s = response.json()
+    assert (s["opening_balance"], s["closing_balance"]) == (100, 95)
+    assert (s["debits"], s["credits"], s["entry_count"]) == (30, 25, 3)

@@ -36,3 +36,13 @@ def test_a_gap_reports_what_the_missing_entries_moved():
     check.feed(credit(3, 3, 10))  # sequence 2 moved 5
     [gap] = [f for f in check.finish() if f.kind == "sequence_gap"]
     assert "they moved 5" in gap.detail
+
+
+def test_an_altered_entry_total_is_named_alone_and_entries_without_totals_are_not_checked():
+    check = AccountCheck(account(version=4, credits=10))
+    check.feed(AuditEntry(1, 2, 2, 0))  # written before 0015: no totals
+    check.feed(AuditEntry(2, 3, 5, 0, totals_after=(0, 5)))
+    check.feed(AuditEntry(3, 4, 9, 0, totals_after=(0, 8)))  # should be (0, 9)
+    check.feed(AuditEntry(4, 1, 10, 0, totals_after=(0, 10)))
+    [finding] = check.finish()
+    assert (finding.kind, finding.data) == ("entry_totals", {"sequences": [3], "count": 1})

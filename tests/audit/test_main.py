@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from api.ids import key_hash
 from tests.audit.conftest import Ledger
 from tests.audit.test_service import account_row, update
-from tests.support import ROOT, child_env
+from tests.support import run_tool
 
 pytestmark = pytest.mark.emulator
 
@@ -19,15 +18,7 @@ pytestmark = pytest.mark.emulator
 def audit(
     ledger: Ledger, *args: str, database: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.audit", *args],
-        cwd=ROOT,
-        env=child_env(ledger.emulator_host, database or ledger.database_id),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_tool("api.audit", ledger.emulator_host, database or ledger.database_id, *args)
 
 
 def test_a_whole_ledger_exits_0_with_a_report(seeded):

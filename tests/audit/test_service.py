@@ -86,19 +86,20 @@ def test_a_deleted_entry_is_a_gap_in_its_accounts_sequences(damaged):
     )
 
 
-def test_an_altered_balance_after_is_named_at_its_sequence_alone(damaged):
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [("BalanceAfter", "balance_after"), ("DebitsAfter", "entry_totals"),
+     ("CreditsAfter", "entry_totals")],
+)  # fmt: skip
+def test_an_altered_running_sum_is_named_at_its_sequence_alone(damaged, column, kind):
     sequence, _ = moving_entry_in_the_middle(damaged, "alice")
     [[stored]] = damaged.query(
-        "SELECT BalanceAfter FROM Entries WHERE AccountId = 'alice' AND Sequence = @s",
+        f"SELECT {column} FROM Entries WHERE AccountId = 'alice' AND Sequence = @s",  # noqa: S608
         {"s": sequence},
     )
-    update(damaged, "Entries", (key_hash("alice"), "alice", sequence), BalanceAfter=stored + 1)
+    update(damaged, "Entries", (key_hash("alice"), "alice", sequence), **{column: stored + 1})
     [finding] = damaged.audit().findings
-    assert (finding.kind, finding.id, finding.data["sequences"]) == (
-        "balance_after",
-        "alice",
-        [sequence],
-    )
+    assert (finding.kind, finding.id, finding.data["sequences"]) == (kind, "alice", [sequence])
 
 
 def test_a_one_sided_entry_unbalances_its_currency_alone(damaged):
