@@ -1,4 +1,4 @@
--- Where the event feed begins, and sink ids of any length.
+-- Where the event feed begins, the partitions still being read, and sink ids of any length.
 --
 -- EventFeedStarts: one row each time the relay began reading the change stream afresh:
 -- on its first start (from the stream's creation, recorded by the migration runner), or
@@ -15,3 +15,12 @@ CREATE TABLE EventFeedStarts (
 -- A Pub/Sub sink's id is its topic's path, which Pub/Sub allows up to ~300 characters
 -- (a 30-character project, a 255-character topic): 128 could not hold it.
 ALTER TABLE EventSinkCursors ALTER COLUMN SinkId STRING(MAX) NOT NULL;
+
+-- The partitions still being read, apart from the finished ones that pile up (a split or
+-- a merge finishes a partition; the emulator finishes one every few seconds): the feed's
+-- complete_until and the relay's schedule read only these. OpenSince is when the relay
+-- recorded the partition, NULL once it is finished; the index holds only the others.
+ALTER TABLE EventPartitions ADD COLUMN OpenSince TIMESTAMP OPTIONS (allow_commit_timestamp = true);
+
+CREATE NULL_FILTERED INDEX EventPartitionsOpen ON EventPartitions (OpenSince)
+  STORING (ParentTokens, StartTimestamp, Watermark, Finished);

@@ -94,7 +94,7 @@ class Relay:
         if not ended and time.monotonic() < self._rescan_at and not self._failed_at:
             return
         self._rescan_at = time.monotonic() + RESCAN_SECONDS
-        partitions = self._read(repository.read_partitions)
+        partitions = self._read(repository.read_open_partitions)
         for partition in ready_to_read(partitions, set(self._running), self._failed_at):
             thread = threading.Thread(
                 target=self._read_partition_safely,
@@ -115,6 +115,7 @@ class Relay:
         horizon = now - retention + RETENTION_MARGIN
         partitions = self._read(repository.read_partitions)
         if partitions:
+            self._write(repository.adopt_partitions)
             problem = _resume_problem(partitions, horizon, declared or str(retention))
         else:
             problem = self._begin_where_the_stream_began(horizon, declared or str(retention))
@@ -370,8 +371,9 @@ def ready_to_read(
     now: float | None = None,
 ) -> list[Partition]:
     """The partitions a reader should start on now: not finished, not being read, not
-    failed in the last few seconds, and every parent the relay knows of finished (a
-    merged child waits for all its parents: one key's changes stay in order)."""
+    failed in the last few seconds, and every parent finished (a merged child waits for
+    all its parents: one key's changes stay in order). A parent not among
+    ``partitions`` is finished: only the open ones need be given."""
     now = time.monotonic() if now is None else now
     by_token = {p.token: p for p in partitions}
     ready = []

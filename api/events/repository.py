@@ -22,7 +22,9 @@ CHANGE_STREAM = "LedgerChanges"
 EVENT_COLUMNS = ("Shard", "CommitTimestamp", "Position", "EventId", "Type", "AccountIds", "Data")
 PARTITION_COLUMNS = (
     "PartitionToken", "ParentTokens", "StartTimestamp", "Watermark", "Finished", "UpdatedAt",
+    "OpenSince",
 )  # fmt: skip
+OPEN_PARTITIONS = "EventPartitionsOpen"  # the partitions not finished (spanner_ddl/0013)
 
 _READ_STREAM = (  # a constant name; every value is a parameter
     f"SELECT ChangeRecord FROM READ_{CHANGE_STREAM}("  # noqa: S608
@@ -76,18 +78,45 @@ class Partition:
 
 
 def read_partitions(tx: Tx) -> list[Partition]:
-    # A read, not a query: a query costs the emulator several times a read's CPU.
+    """Every partition the relay ever recorded, finished or not."""
+    return [_partition(r) for r in tx.read_all("EventPartitions", PARTITION_COLUMNS)]
+
+
+def read_open_partitions(tx: Tx) -> list[Partition]:
+    """The partitions still being read: a parent missing from them is finished. A read,
+    not a query (a query costs the emulator several times a read's CPU), of an index
+    that leaves the finished ones out however many pile up."""
+    columns = ("PartitionToken", "ParentTokens", "StartTimestamp", "Watermark", "Finished")
+    rows = tx.read_all("EventPartitions", columns, index=OPEN_PARTITIONS)
+    return [_partition(r) for r in rows if not r["Finished"]]
+
+
+def _partition(row: dict[str, Any]) -> Partition:
+    return Partition(
+        token=row["PartitionToken"],
+        parent_tokens=tuple(row["ParentTokens"] or ()),
+        start_timestamp=row["StartTimestamp"],
+        watermark=row["Watermark"],
+        finished=row["Finished"],
+    )
+
+
+def adopt_partitions(tx: Tx) -> None:
+    """Bring what a relay older than spanner_ddl/0013 recorded under today's bookkeeping:
+    its open partitions into the index of open ones, and where it began into
+    EventFeedStarts (its first partitions' start)."""
     rows = tx.read_all("EventPartitions", PARTITION_COLUMNS)
-    return [
-        Partition(
-            token=r["PartitionToken"],
-            parent_tokens=tuple(r["ParentTokens"] or ()),
-            start_timestamp=r["StartTimestamp"],
-            watermark=r["Watermark"],
-            finished=r["Finished"],
-        )
-        for r in rows
-    ]
+    unindexed = [r for r in rows if not r["Finished"] and r["OpenSince"] is None]
+    if unindexed:
+        tx.update(
+            "EventPartitions", ("PartitionToken", "OpenSince"),
+            [(r["PartitionToken"], spanner.COMMIT_TIMESTAMP) for r in unindexed],
+        )  # fmt: skip
+    if rows and not tx.read_all("EventFeedStarts", ("StartsAt",)):
+        first = min(r["StartTimestamp"] for r in rows)
+        reason = "the relay's first start (recorded when EventFeedStarts came)"
+        tx.insert("EventFeedStarts", ("StartsAt", "Reason", "RecordedAt"),
+                  [(first, reason, spanner.COMMIT_TIMESTAMP)])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,18 +134,15 @@ class FeedBounds:
 
 def read_feed_bounds(tx: Tx) -> FeedBounds:
     """``until``: the least watermark of the partitions still being read; ``starts_at``:
-    where the relay last began reading afresh (EventFeedStarts; for a relay that first
-    ran before that table existed, its first partitions' start). Two reads, no query:
+    where the relay last began reading afresh (EventFeedStarts). Two reads, no query:
     every delivery asks this every poll."""
-    partitions = read_partitions(tx)
+    open_ = read_open_partitions(tx)
     starts = tx.read_all("EventFeedStarts", ("StartsAt", "Reason"))  # in StartsAt order
-    open_ = [p.watermark for p in partitions if not p.finished]
-    first = min((p.start_timestamp for p in partitions), default=None)
     return FeedBounds(
         now=datetime.now(UTC),  # only for the 30-day horizon: this clock is close enough
-        starts_at=starts[-1]["StartsAt"] if starts else first,
-        reason=starts[-1]["Reason"] if starts else "the relay's first start",
-        until=min(open_, default=None),
+        starts_at=starts[-1]["StartsAt"] if starts else None,
+        reason=starts[-1]["Reason"] if starts else "",
+        until=min((p.watermark for p in open_), default=None),
     )
 
 
@@ -146,8 +172,8 @@ def start_reading(
     stale = [p.token for p in existing if not p.finished and p.token not in fresh]
     if stale:
         tx.update(
-            "EventPartitions", ("PartitionToken", "Finished", "UpdatedAt"),
-            [(token, True, spanner.COMMIT_TIMESTAMP) for token in stale],
+            "EventPartitions", ("PartitionToken", "Finished", "UpdatedAt", "OpenSince"),
+            [(token, True, spanner.COMMIT_TIMESTAMP, None) for token in stale],
         )  # fmt: skip
     # A token may come back (the emulator names its first partitions alike every time):
     # it is read afresh from the new start all the same.
@@ -177,7 +203,7 @@ def add_partitions(tx: Tx, partitions: Sequence[Partition]) -> None:
 def _partition_row(p: Partition) -> tuple[Any, ...]:
     return (
         p.token, list(p.parent_tokens), p.start_timestamp, p.watermark, p.finished,
-        spanner.COMMIT_TIMESTAMP,
+        spanner.COMMIT_TIMESTAMP, None if p.finished else spanner.COMMIT_TIMESTAMP,
     )  # fmt: skip
 
 
@@ -195,11 +221,11 @@ def save_progress(
     if stored:
         watermark = max(watermark, stored[0]["Watermark"])
         finished = finished or stored[0]["Finished"]
-    tx.update(
-        "EventPartitions",
-        ("PartitionToken", "Watermark", "Finished", "UpdatedAt"),
-        [(token, watermark, finished, spanner.COMMIT_TIMESTAMP)],
-    )
+    columns: tuple[str, ...] = ("PartitionToken", "Watermark", "Finished", "UpdatedAt")
+    row: tuple[Any, ...] = (token, watermark, finished, spanner.COMMIT_TIMESTAMP)
+    if finished:  # out of the index of open partitions
+        columns, row = (*columns, "OpenSince"), (*row, None)
+    tx.update("EventPartitions", columns, [row])
 
 
 def _event_row(event: Event) -> tuple[Any, ...]:

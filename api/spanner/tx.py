@@ -85,9 +85,10 @@ class Tx:
         bounds = key_range(start, end, start_open=start_open, end_open=end_open)
         return self.read_ranges(table, columns, [bounds], index=index, limit=limit)
 
-    def read_all(self, table: str, columns: Sequence[str]) -> list[Row]:
-        """Every row of ``table`` (a small one), in key order."""
-        rows = self.raw.read(table, columns, spanner.KeySet(all_=True), **self._options())
+    def read_all(self, table: str, columns: Sequence[str], *, index: str = "") -> list[Row]:
+        """Every row of ``table`` (a small one), or of its ``index``, in key order."""
+        key_set = spanner.KeySet(all_=True)
+        rows = self.raw.read(table, columns, key_set, index=index, **self._options())
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def read_ranges(
