@@ -1,9 +1,9 @@
 """The relay: reads every partition of the change stream into the Events table.
 
-Each partition is read by a thread of its own, in windows (one query each); its records
-become events (api.events.derive), stored in batches together with the partition's new
-watermark, in one transaction: a restart resumes each partition from its watermark and
-can only write an event again, under the same id. A partition that ends hands over to
+Each partition is read by a thread of its own (api.events.partition_reader); its events
+are stored in batches together with the partition's new watermark, in one transaction:
+a restart resumes each partition from its watermark and can only write an event again,
+under the same id. A partition that ends hands over to
 its children; a child with several parents (a merge) starts once all are done, so one
 key's changes are never read out of order.
 
@@ -13,13 +13,11 @@ stream began, or where it stopped; or it refuses, and says why, rather than leav
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,9 +34,8 @@ from api.events.beginning import (
 )
 from api.events.budget import CALL_BUDGET_SECONDS, background_call
 from api.events.config import EventSettings
-from api.events.derive import events_of
-from api.events.model import TICK, Event, rfc3339
-from api.events.records import ChildPartitions, DataChange, Heartbeat, Record
+from api.events.model import Event, rfc3339
+from api.events.partition_reader import PartitionReader, children_of
 from api.events.repository import Partition
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import Tx
@@ -52,8 +49,6 @@ SCHEDULE_INTERVAL_SECONDS = 0.5
 # again then, or after this long (another relay may have added some).
 RESCAN_SECONDS = 10.0
 RESTART_DELAY_SECONDS = 2.0  # after a partition's reader failed (Spanner unreachable...)
-INBOX_SIZE = 10_000  # batches of records a partition's stream may read ahead
-_END = object()
 
 
 class Relay:
@@ -192,12 +187,12 @@ class Relay:
             self._db.database, token=None, start=start, end=start,
             heartbeat_ms=self._settings.heartbeat_ms, timeout_seconds=CALL_BUDGET_SECONDS,
         ):  # fmt: skip
-            children.extend(_children(records))
+            children.extend(children_of(records))
         return children
 
     def _read_partition_safely(self, partition: Partition, stop: threading.Event) -> None:
         try:
-            PartitionReader(self, partition, stop).run()
+            PartitionReader(self._db.database, self._settings, partition, stop, self.save).run()
         except gexc.OutOfRange as exc:  # past the stream's retention: never readable again
             self._refuse(
                 f"The change stream can no longer be read from {rfc3339(partition.resume_at)}"
@@ -225,130 +220,6 @@ class Relay:
             )
 
         self._write(work)
-
-
-class PartitionReader:
-    """One partition, window after window, until it ends (or ``stop``)."""
-
-    def __init__(self, relay: Relay, partition: Partition, stop: threading.Event) -> None:
-        self._relay = relay
-        self._partition = partition
-        self._stop = stop
-        self._settings = relay._settings
-        self._watermark = partition.watermark
-        self._buffer: list[Event] = []
-        self._first_buffered: float | None = None
-        self._children: list[Partition] = []
-
-    def run(self) -> None:
-        start = self._partition.resume_at
-        while not self._stop.is_set():
-            end = start + timedelta(seconds=self._settings.query_window_seconds)
-            if not self._read_window(start, end):
-                return  # stopped
-            if self._children:
-                self._flush(finished=True)
-                return
-            # The window ended: every record up to its end has been returned.
-            self._watermark = max(self._watermark, end)
-            self._flush()
-            start = end
-
-    def _read_window(self, start: datetime, end: datetime) -> bool:
-        inbox: queue.Queue[object] = queue.Queue(maxsize=INBOX_SIZE)
-        done = threading.Event()  # the window is given up: its stream stops too
-        threading.Thread(
-            target=self._stream, args=(start, end, inbox, done),
-            name=f"relay-stream-{self._partition.token[:12]}", daemon=True,
-        ).start()  # fmt: skip
-        try:
-            return self._take_window(inbox)
-        finally:
-            done.set()
-
-    def _take_window(self, inbox: queue.Queue[object]) -> bool:
-        flush_after = self._settings.flush_interval_ms / 1000
-        while not self._stop.is_set():
-            wait = 0.05
-            if self._first_buffered is not None:
-                wait = max(0.0, self._first_buffered + flush_after - time.monotonic())
-            try:
-                item = inbox.get(timeout=min(wait, 0.05) if wait else 0)
-            except queue.Empty:
-                if self._due():
-                    self._flush()
-                continue
-            if item is _END:
-                return True
-            if isinstance(item, BaseException):
-                raise item
-            if self._take(item) or self._due():  # type: ignore[arg-type]
-                self._flush()
-        if self._buffer:
-            self._flush()
-        return False
-
-    def _stream(
-        self, start: datetime, end: datetime, inbox: queue.Queue[object], done: threading.Event
-    ) -> None:
-        """Read the window into ``inbox`` until its end, or until the partition's thread
-        gives the window up (``done``: it failed or stops), never blocking past that."""
-        stream = repository.read_change_stream(
-            self._relay._db.database,
-            token=self._partition.token, start=start, end=end,
-            heartbeat_ms=self._settings.heartbeat_ms,
-            timeout_seconds=self._settings.query_window_seconds + CALL_BUDGET_SECONDS,
-        )  # fmt: skip
-        try:
-            with contextlib.closing(stream):  # closing it cancels the query
-                for records in stream:
-                    if not _hand_over(inbox, records, done):
-                        return
-            _hand_over(inbox, _END, done)
-        except BaseException as exc:  # handed to the partition's thread, which decides
-            _hand_over(inbox, exc, done)
-
-    def _take(self, records: list[Record]) -> bool:
-        """Add what ``records`` say; True when they call for a flush now."""
-        urgent = False
-        for record in records:
-            if isinstance(record, DataChange):
-                self._buffer.extend(events_of(record))
-                if self._first_buffered is None:
-                    self._first_buffered = time.monotonic()
-                # Later records of this partition commit at or after this one.
-                self._watermark = max(self._watermark, record.commit_timestamp - TICK)
-            elif isinstance(record, Heartbeat):
-                self._watermark = max(self._watermark, record.timestamp)
-                urgent = True
-            elif isinstance(record, ChildPartitions):
-                self._children.extend(_children([record]))
-                urgent = True
-        return urgent or len(self._buffer) >= self._settings.flush_max_events
-
-    def _due(self) -> bool:
-        if self._first_buffered is None:
-            return False
-        return time.monotonic() - self._first_buffered >= self._settings.flush_interval_ms / 1000
-
-    def _flush(self, *, finished: bool = False) -> None:
-        self._relay.save(
-            self._partition, watermark=self._watermark, finished=finished,
-            events=self._buffer, children=self._children,
-        )  # fmt: skip
-        self._buffer = []
-        self._first_buffered = None
-
-
-def _hand_over(inbox: queue.Queue[object], item: object, done: threading.Event) -> bool:
-    """Put ``item`` in ``inbox`` unless the reader gave up first; whether it was put."""
-    while not done.is_set():
-        try:
-            inbox.put(item, timeout=0.1)
-        except queue.Full:
-            continue
-        return True
-    return False
 
 
 def _resume_problem(partitions: list[Partition], horizon: datetime, retention: str) -> str | None:
@@ -386,18 +257,3 @@ def ready_to_read(
         if all(parent.finished for parent in parents):
             ready.append(partition)
     return ready
-
-
-def _children(records: list[Record]) -> list[Partition]:
-    return [
-        Partition(
-            token=child.token,
-            parent_tokens=child.parent_tokens,
-            start_timestamp=record.start_timestamp,
-            watermark=record.start_timestamp - TICK,
-            finished=False,
-        )
-        for record in records
-        if isinstance(record, ChildPartitions)
-        for child in record.children
-    ]

@@ -7,15 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.events import relay as relay_module
+from api.events import partition_reader as reader_module
 from api.events.config import EventSettings
+from api.events.partition_reader import PartitionReader
 from api.events.records import Heartbeat
-from api.events.relay import PartitionReader, Relay
 from api.events.repository import Partition
 
 T0 = datetime(2026, 12, 8, tzinfo=UTC)
@@ -37,11 +36,12 @@ def test_a_failed_reader_stops_its_stream_thread(
         finally:
             closed.set()  # the query is cancelled with the generator
 
-    monkeypatch.setattr(relay_module.repository, "read_change_stream", endless)
-    monkeypatch.setattr(relay_module, "INBOX_SIZE", 1)  # the stream is blocked on a full inbox
-    relay = Relay(mocker.Mock(), EventSettings(_env_file=None), Path())  # type: ignore[call-arg]
-    mocker.patch.object(relay, "save", side_effect=RuntimeError("Spanner is unreachable"))
-    reader = PartitionReader(relay, Partition("tok", (), T0, T0, False), threading.Event())
+    monkeypatch.setattr(reader_module.repository, "read_change_stream", endless)
+    monkeypatch.setattr(reader_module, "INBOX_SIZE", 1)  # the stream is blocked on a full inbox
+    save = mocker.Mock(side_effect=RuntimeError("Spanner is unreachable"))
+    settings = EventSettings(_env_file=None)  # type: ignore[call-arg]
+    partition = Partition("tok", (), T0, T0, False)
+    reader = PartitionReader(mocker.Mock(), settings, partition, threading.Event(), save)
 
     with pytest.raises(RuntimeError, match="unreachable"):
         reader.run()
