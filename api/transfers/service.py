@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from api.accounts import repository as accounts_repository
@@ -26,7 +26,7 @@ from api.config import Settings
 from api.context import RequestContext
 from api.errors import LedgerError, ValidationFailed
 from api.spanner.call import Call
-from api.spanner.clock import UNCERTAINTY
+from api.spanner.clock import SpannerClock
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import is_transient
 from api.spanner.tx import Tx
@@ -63,7 +63,9 @@ from api.transfers.model import (
     TransferRecord,
 )
 from api.transfers.posting import (
+    MIN_COMMIT_SECONDS,
     Clock,
+    ClockRequired,
     Outcome,
     Posting,
     needs_clock,
@@ -125,6 +127,11 @@ def commit_orders(
         clock = _clock(database, tx, call) if needs_clock(orders, transfers, transactions) else None
         posting = Posting(accounts, transfers, transactions, clock=clock)
         outcomes = posting.apply_all(orders)
+        if posting.commit_before is not None:
+            # Past this instant the commit could take a timestamp at or after the hold's
+            # expiry: the commit fails (503, outcome unknown) rather than land there.
+            cut = database.clock.last_instant_before(posting.commit_before)
+            tx.cut_deadline(cut if cut is not None else time.monotonic())
         if all_or_nothing:
             for index, outcome in enumerate(outcomes):
                 if outcome.error is not None:
@@ -142,13 +149,26 @@ def commit_orders(
 
 def _clock(database: SpannerDatabase, tx: Tx, call: Call) -> Clock:
     """Spanner's time for expiry decisions: bounded from the commits this handle has
-    seen, or (before the first) read with a query."""
-    now_bounds = database.time_bounds(time.monotonic())
-    deadline_bounds = database.time_bounds(call.deadline)
-    if now_bounds is not None and deadline_bounds is not None:
-        return Clock(now=now_bounds.earliest, latest_commit=deadline_bounds.latest)
-    now = repository.read_now(tx)
-    return Clock(now=now, latest_commit=now + timedelta(seconds=call.remaining()) + UNCERTAINTY)
+    seen, or (before the first, and once the last is old) read with a query."""
+    clock = _bounded(database.clock, call)
+    if clock is None:
+        began = time.monotonic()
+        now = repository.read_now(tx)
+        database.clock.observe_reading(now, began=began, returned=time.monotonic())
+        clock = _bounded(database.clock, call)
+    if clock is None:
+        raise ClockRequired("Spanner's time was read but does not bound this transaction")
+    return clock
+
+
+def _bounded(clock: SpannerClock, call: Call) -> Clock | None:
+    start = time.monotonic()
+    now = clock.at(start)
+    latest = clock.at(call.deadline)
+    prompt = clock.at(min(call.deadline, start + MIN_COMMIT_SECONDS))
+    if now is None or latest is None or prompt is None:
+        return None
+    return Clock(now=now.earliest, latest_commit=latest.latest, latest_prompt_commit=prompt.latest)
 
 
 def _account_ids(

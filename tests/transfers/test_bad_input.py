@@ -44,14 +44,6 @@ def transfer(tid: str, a: str, b: str, amount: int = 1, **extra: Any) -> dict[st
     return {"id": tid, "debit_account_id": a, "credit_account_id": b, "amount": amount, **extra}
 
 
-@pytest.fixture
-def pair(client: TestClient, unique: Ids) -> tuple[str, str]:
-    ids = unique("acct"), unique("acct")
-    for account_id in ids:
-        assert client.post("/v1/accounts", json={"id": account_id, "currency": "USD"}).is_success
-    return ids
-
-
 def version(client: TestClient, account_id: str) -> int:
     return int(client.get(f"/v1/accounts/{account_id}").json()["version"])
 
