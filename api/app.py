@@ -34,6 +34,7 @@ from api.events.router import router as events_router
 from api.explorer import mount_explorer
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
+from api.pagination import TokenSigner, page_token_key
 from api.runtime import Runtime
 from api.spanner.errors import DeadlinePassed
 from api.transactions.router import router as transactions_router
@@ -65,6 +66,8 @@ def create_app(
     provider = _tracing(settings, tracer_provider)
     # Refuses unsafe identity settings (e.g. no authentication on Cloud Run) up front.
     authenticator = Authenticator.from_settings(settings)
+    # And a deployed service without its page token secret.
+    token_signer = TokenSigner(page_token_key(settings))
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -92,6 +95,7 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.authenticator = authenticator
+    app.state.token_signer = token_signer
     app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
     install_edge(app, settings)
     # Innermost: a 413 costs no signature check, and a 401 still gets its CORS headers

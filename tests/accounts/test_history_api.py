@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -139,6 +140,33 @@ def test_entries_in_a_range_are_paginated(
     second = client.get(f"/v1/accounts/{alice}/entries", params={**params, "page_token": token})
     assert [e["amount"] for e in second.json()["items"]] == [100]
     assert second.json()["next_page_token"] is None
+
+
+def test_an_entries_page_token_is_bound_to_its_account_and_range(
+    client: TestClient, history: tuple[str, str, list[datetime]]
+) -> None:
+    bob, alice, stamps = history
+    params = {"from": at(stamps[0]), "page_size": 1}
+    token = client.get(f"/v1/accounts/{alice}/entries", params=params).json()["next_page_token"]
+    for account_id, query in (
+        (bob, params),  # another account's history
+        (alice, {**params, "from": at(stamps[1])}),  # another range
+        (alice, {"page_size": 1}),
+    ):
+        response = client.get(
+            f"/v1/accounts/{account_id}/entries", params={**query, "page_token": token}
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_page_token")
+
+
+def test_an_entries_page_token_cannot_be_forged_from_a_sequence(
+    client: TestClient, history: tuple[str, str, list[datetime]]
+) -> None:
+    """Unsigned, a token was base64 of [sequence]: any caller could make one."""
+    _, alice, _ = history
+    forged = base64.urlsafe_b64encode(b"[3]").decode().rstrip("=")
+    response = client.get(f"/v1/accounts/{alice}/entries", params={"page_token": forged})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_page_token")
 
 
 def test_a_statement_sums_its_range(
