@@ -174,11 +174,14 @@ def _last_entry_before(
     opened = account.created_at
     window = FIRST_WINDOW
     while True:
-        lower = instant - window
-        last = opened is not None and lower <= opened
+        try:
+            lower: datetime | None = instant - window
+        except OverflowError:  # reaches before year 1: the whole history is the window
+            lower = None
+        last = lower is None or (opened is not None and lower <= opened)
         rows = tx.read_range(
             "Entries", ("Sequence", "BalanceAfter"), start=(*key, instant),
-            start_open=not inclusive, end=key if last else (*key, lower),
+            start_open=not inclusive, end=key if last or lower is None else (*key, lower),
             index=ENTRIES_BY_TIME, limit=1,
         )  # fmt: skip
         if rows or last or opened is None:

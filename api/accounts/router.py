@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -22,7 +21,14 @@ from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN
-from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
+from api.instants import (
+    AsOf,
+    Instant,
+    InstantInFuture,
+    InvalidTimeRange,
+    RangeFrom,
+    RangeTo,
+)
 from api.limits import check_page_size
 from api.pagination import InvalidPageToken
 
@@ -88,7 +94,7 @@ def reopen_account(
 
 
 @router.get(
-    "/accounts/{account_id}",
+    "/accounts/{account_id:id}",
     summary="One account with its balances; with as_of, its posted balance at that instant",
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InstantInFuture),
 )
@@ -173,7 +179,7 @@ def get_statement(
     call: ReadCall,
     max_staleness: MaxStaleness = None,
     posted_from: Annotated[
-        datetime, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
+        Instant, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
     ],
     posted_to: RangeTo = None,
 ) -> Statement:
