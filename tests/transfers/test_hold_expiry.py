@@ -12,6 +12,7 @@ from pytest_mock import MockerFixture
 
 from api.config import Settings
 from api.context import RequestContext
+from api.spanner.clock import TimeBounds
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import Tx
 from api.storage import build_client, spanner_config
@@ -87,13 +88,20 @@ def test_a_post_close_to_expiry_commits_within_a_budget_cut_to_end_before_it(
     hid = unique("h")
     expires_at = committed(hold(database, pair, hid, timeout=5)).expires_at
     assert expires_at is not None
-    cut = mocker.spy(Tx, "cut_deadline")
+    # The bounds as the cut was made: the commit after it is a newer observation.
+    bounds_at_cut: list[TimeBounds | None] = []
+    cut_deadline = Tx.cut_deadline
+
+    def cut(tx: Tx, deadline: float) -> None:
+        bounds_at_cut.append(database.clock.at(deadline))
+        cut_deadline(tx, deadline)
+
+    mocker.patch.object(Tx, "cut_deadline", cut)
     # The request's budget (10 s) outlasts the hold (5 s): posted all the same, with a
     # commit that had to land before expires_at.
     assert committed(post(database, hid)).status == "posted"
-    (_, deadline), _ = cut.call_args
-    latest = database.clock.at(deadline)
-    assert latest is not None and latest.latest < expires_at
+    (bounds,) = bounds_at_cut
+    assert bounds is not None and bounds.latest < expires_at
 
 
 def test_a_post_with_the_whole_budget_before_expiry_is_not_cut(
