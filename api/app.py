@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from api import __version__
 from api.accounts.router import router as accounts_router
 from api.auth import Authenticator
-from api.auth.middleware import AuthenticationMiddleware, declare_bearer_security
+from api.auth.middleware import AuthenticationMiddleware
 from api.backend_errors import map_backend_error
 from api.balances.router import router as balances_router
 from api.config import Settings, get_settings
@@ -26,7 +26,6 @@ from api.errors import (
     HttpError,
     InternalError,
     LedgerError,
-    Problem,
     ValidationFailed,
     problem_response,
 )
@@ -34,6 +33,8 @@ from api.events.router import router as events_router
 from api.explorer import mount_explorer
 from api.health.router import router as health_router
 from api.observability import RequestLogMiddleware, configure_logging
+from api.openapi import complete_openapi
+from api.pagination import TokenSigner, page_token_key
 from api.runtime import Runtime
 from api.spanner.errors import DeadlinePassed
 from api.transactions.router import router as transactions_router
@@ -65,6 +66,8 @@ def create_app(
     provider = _tracing(settings, tracer_provider)
     # Refuses unsafe identity settings (e.g. no authentication on Cloud Run) up front.
     authenticator = Authenticator.from_settings(settings)
+    # And a deployed service without its page token secret.
+    token_signer = TokenSigner(page_token_key(settings))
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -92,6 +95,7 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.authenticator = authenticator
+    app.state.token_signer = token_signer
     app.add_middleware(RequestLogMiddleware, timeout_seconds=settings.request_timeout_seconds)
     install_edge(app, settings)
     # Innermost: a 413 costs no signature check, and a 401 still gets its CORS headers
@@ -106,7 +110,7 @@ def create_app(
         app.include_router(router)
     if settings.explorer_enabled:
         mount_explorer(app)
-    _complete_openapi(app)
+    complete_openapi(app, settings)
     return app
 
 
@@ -173,23 +177,3 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     for backend_failure in (GoogleAPICallError, RetryError, DeadlinePassed):
         app.add_exception_handler(backend_failure, backend_error)
     app.add_exception_handler(Exception, unexpected_error)
-
-
-def _complete_openapi(app: FastAPI) -> None:
-    """Make ``#/components/schemas/Problem`` (used by every route's errors) exist, and
-    declare the bearer scheme on the /v1 operations only when tokens are checked at all
-    (the middleware, not a dependency, reads the token: FastAPI cannot see it)."""
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = original()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.setdefault("Problem", Problem.model_json_schema())
-            authenticator = getattr(app.state, "authenticator", None)
-            if isinstance(authenticator, Authenticator) and authenticator.enabled:
-                declare_bearer_security(schema)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

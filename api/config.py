@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=500, ge=1, le=5000)
     default_page_size: int = Field(default=50, ge=1)
     max_balance_ids: int = Field(default=100, ge=1, le=1000)
-    # Signs query page tokens (HMAC-SHA256), so a forged or altered token is refused.
-    # Set it (the same in every instance) in production; unset, a key derived from the
-    # database's name is used: stable across instances, but not a secret.
+    # Signs page tokens (HMAC-SHA256), so a forged or altered token is refused. Required
+    # where deployed (the same in every instance); unset locally, each process makes a
+    # random one (api.pagination.page_token_key).
     page_token_secret: SecretStr | None = None
     # Reads that may be stale (lists, history, queries: ?max_staleness=) accept at most
     # this; and where they go (Spanner directed reads; unset: wherever Spanner likes).

@@ -10,7 +10,6 @@ had were a quarter of the Python an HTTP transfer cost in the worker).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -51,19 +50,9 @@ class Caller:
 
     @property
     def token_signer(self) -> TokenSigner:
-        """Signs and checks page tokens (made on first use, kept on the app)."""
-        state = self.request.app.state
-        signer: TokenSigner | None = getattr(state, "token_signer", None)
-        if signer is None:
-            signer = state.token_signer = TokenSigner(page_token_key(self.settings))
+        """Signs and checks page tokens (made by create_app, kept on the app)."""
+        signer: TokenSigner = self.request.app.state.token_signer
         return signer
-
-
-def page_token_key(settings: Settings) -> bytes:
-    if settings.page_token_secret is not None:
-        return settings.page_token_secret.get_secret_value().encode()
-    where = f"{settings.project}/{settings.spanner_instance}/{settings.spanner_database}"
-    return hashlib.sha256(f"spanner-ledger page tokens: {where}".encode()).digest()
 
 
 async def _started_runtime(request: Request) -> Runtime:

@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, StringConstraints
+from starlette.convertors import Convertor, register_url_convertor
 
 INT64_MAX = 2**63 - 1
 
@@ -25,6 +26,24 @@ LEG_SEPARATOR = "~"
 MAX_LEGS = 100
 TRANSFER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}(~[0-9]{1,2})?$"
 TRANSFER_ID_MAX_LENGTH = 67
+
+
+class _IdSegment(Convertor[str]):
+    """A path segment up to a ':' (``{account_id:id}``): so ``/v1/accounts/x:close`` is
+    never the account ``x:close``, and a GET there is 405 (the path is the POST's), not a
+    422 from the GET route's id pattern."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Registered on import: every router that names it imports this module first.
+register_url_convertor("id", _IdSegment())
 
 ResourceId = Annotated[
     str,

@@ -6,12 +6,33 @@ instant after it is refused once the read has seen what time it is.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import AwareDatetime, BeforeValidator
 
 from api.errors import ValidationFailed
+
+# RFC 3339's date-time: a date, a time and a zone, nothing else. Pydantic alone also
+# takes a number (seconds since 1970: "?as_of=0.5" would be a date in 1970) and a date.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with a zone, e.g. 2026-09-30T23:59:59Z")
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string with a zone")  # noqa: TRY004
+    return value
+
+
+# An instant a caller names: RFC 3339 with a zone, or a 422.
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 class InstantInFuture(ValidationFailed):
@@ -25,7 +46,7 @@ class InvalidTimeRange(ValidationFailed):
 
 
 AsOf = Annotated[
-    datetime | None,
+    Instant | None,
     Query(
         description="RFC 3339 with a zone and up to microseconds, e.g. "
         "2026-09-30T23:59:59.999999Z: the balances at that instant, from the entries (any "
@@ -33,11 +54,11 @@ AsOf = Annotated[
     ),
 ]
 RangeFrom = Annotated[
-    datetime | None,
+    Instant | None,
     Query(alias="from", description="RFC 3339 with a zone: entries posted at or after it."),
 ]
 RangeTo = Annotated[
-    datetime | None,
+    Instant | None,
     Query(alias="to", description="RFC 3339 with a zone: entries posted before it."),
 ]
 

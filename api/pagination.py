@@ -1,5 +1,10 @@
-"""Opaque keyset page tokens: base64url of a small JSON list of key values; for
-queries, signed and bound to the query they page through."""
+"""Opaque keyset page tokens, every one signed and bound to the query it pages through.
+
+The key is LEDGER_PAGE_TOKEN_SECRET, the same in every instance. Without it a process
+makes a random key of its own (tokens then page only within that process), and a
+deployed service refuses to start: a key anyone could derive would let anyone forge a
+position, and an unsigned one would let a caller page through rows of another query.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from typing import Any
 
+from api.config import Settings
 from api.errors import ValidationFailed
 from api.ids import INT64_MAX
+
+# Shorter secrets are the kind people type; random ones of this length are unguessable.
+MIN_SECRET_CHARS = 32
 
 
 class InvalidPageToken(ValidationFailed):
@@ -19,32 +29,9 @@ class InvalidPageToken(ValidationFailed):
     title = "Page token is not valid for this query"
 
 
-def encode_token(*key: Any) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, *, types: tuple[type, ...]) -> list[Any]:
-    """Decode a token made by ``encode_token``; its values must have ``types``.
-
-    A token is the caller's input: every value is checked to be one Spanner can take as a
-    query parameter (an INT64, a UTF-8 string), so a forged token is a 422, never a 500.
-    """
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        values = None
-    if (
-        not isinstance(values, list)
-        or len(values) != len(types)
-        or not all(type(v) is t and _storable(v) for v, t in zip(values, types, strict=True))
-    ):
-        raise InvalidPageToken("page_token is not a token this API issued.")
-    return values
-
-
 def _storable(value: Any) -> bool:
+    """A value Spanner can take as a query parameter (an INT64, a UTF-8 string): even a
+    validly signed position is checked, so a bug issuing one is a 422, never a 500."""
     if isinstance(value, int):
         return -INT64_MAX - 1 <= value <= INT64_MAX
     if isinstance(value, str):
@@ -93,6 +80,25 @@ class TokenSigner:
         if not all(type(v) is t and _storable(v) for v, t in zip(position, types, strict=True)):
             raise InvalidPageToken("page_token was not issued for this query.")
         return position
+
+
+def page_token_key(settings: Settings) -> bytes:
+    """The signing key; refuses (at start-up) a deployed service without a real one."""
+    secret = settings.page_token_secret
+    if secret is not None:
+        value = secret.get_secret_value()
+        if len(value) < MIN_SECRET_CHARS:
+            raise RuntimeError(
+                f"LEDGER_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_CHARS} characters "
+                "(a random string, the same in every instance)."
+            )
+        return value.encode()
+    if settings.deployed_on:
+        raise RuntimeError(
+            f"LEDGER_PAGE_TOKEN_SECRET is required on {settings.deployed_on}: page tokens "
+            "are signed with it, the same in every instance (e.g. from Secret Manager)."
+        )
+    return secrets.token_bytes(32)
 
 
 def query_name(**filters: Any) -> str:

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import pytest
 import uvicorn
@@ -59,17 +60,40 @@ def spanner_client(emulator: Emulator | ExternalEmulator) -> spanner.Client:
     return build_client(make_settings(emulator.address, "unused"))
 
 
+# The fixture being set up, if a database is made for one: it is dropped when that
+# fixture is torn down, not at the end of the run. The emulator holds at most 100
+# databases per instance, and in a shuffled order (--random-order-bucket=global) a
+# module's fixtures are set up again each time the order comes back to the module. (One
+# made by a test itself is dropped by the test, or at the end of the run.)
+_owner: ContextVar[Callable[[Callable[[], object]], None] | None] = ContextVar(
+    "database_owner", default=None
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> Iterator[object]:
+    token = _owner.set(fixturedef.addfinalizer)
+    try:
+        return (yield)
+    finally:
+        _owner.reset(token)
+
+
 @pytest.fixture(scope="session")
 def empty_database_factory(
     emulator: Emulator | ExternalEmulator, spanner_client: spanner.Client
 ) -> Iterator[Callable[[], str]]:
-    """Creates a new empty database on the private emulator; returns its id."""
+    """Creates a new empty database on the private emulator; returns its id. It is
+    dropped with the fixture that asked for it (or at the end of the run)."""
     created: list[str] = []
 
     def create() -> str:
         database_id = f"db{os.getpid()}-{next(_db_counter)}"
         ensure_instance_and_database(spanner_client, TEST_INSTANCE, database_id)
         created.append(database_id)
+        owner = _owner.get()
+        if owner is not None:
+            owner(lambda: drop_database(spanner_client, TEST_INSTANCE, database_id))
         return database_id
 
     yield create

@@ -217,11 +217,15 @@ def position_at(
     opened = account.created_at
     window = _first_window(account)
     while True:
-        lower = instant - window
-        last = opened is not None and lower <= opened
+        try:
+            lower: datetime | None = instant - window
+        except OverflowError:  # reaches before year 1: the whole history is the window
+            lower = None
+        last = lower is None or (opened is not None and lower <= opened)
         rows = tx.read_range(
             "Entries", POSITION_COLUMNS, start=(*key, instant), start_open=not inclusive,
-            end=key if last else (*key, lower), index=ENTRIES_BY_TIME, limit=1,
+            end=key if last or lower is None else (*key, lower), index=ENTRIES_BY_TIME,
+            limit=1,
         )  # fmt: skip
         if rows:
             return _position(rows[0])

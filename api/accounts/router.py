@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -22,8 +21,16 @@ from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN
-from api.instants import AsOf, InstantInFuture, InvalidTimeRange, RangeFrom, RangeTo
+from api.instants import (
+    AsOf,
+    Instant,
+    InstantInFuture,
+    InvalidTimeRange,
+    RangeFrom,
+    RangeTo,
+)
 from api.limits import check_page_size
+from api.pagination import InvalidPageToken
 
 LIST_PARAMETERS = frozenset(("page_size", "page_token", "currency", "max_staleness"))
 
@@ -87,7 +94,7 @@ def reopen_account(
 
 
 @router.get(
-    "/accounts/{account_id}",
+    "/accounts/{account_id:id}",
     summary="One account with its balances; with as_of, its posted balance at that instant",
     responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InstantInFuture),
 )
@@ -108,7 +115,7 @@ def get_account(
     summary="List accounts (keyset pagination; stable, unspecified order); filters: "
     "currency, label.KEY=VALUE",
     description=LABEL_FILTER_DESCRIPTION,
-    responses=problem_responses(*AUTH_ERRORS),
+    responses=problem_responses(*AUTH_ERRORS, InvalidPageToken),
 )
 def list_accounts(
     *,
@@ -124,7 +131,8 @@ def list_accounts(
         page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
     )
     return service.list_accounts(
-        databases=call.databases, ctx=call.ctx, page_size=size, page_token=page_token,
+        databases=call.databases, ctx=call.ctx, signer=call.token_signer, page_size=size,
+        page_token=page_token,
         currency=currency, labels=labels, staleness=staleness(max_staleness, call.settings),
     )  # fmt: skip
 
@@ -132,7 +140,7 @@ def list_accounts(
 @router.get(
     "/accounts/{account_id}/entries",
     summary="The account's entries, newest first; from/to: posted in [from, to)",
-    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange),
+    responses=problem_responses(*AUTH_ERRORS, AccountNotFound, InvalidTimeRange, InvalidPageToken),
 )
 def list_entries(
     *,
@@ -151,6 +159,7 @@ def list_entries(
         databases=call.databases,
         ctx=call.ctx,
         account_id=account_id,
+        signer=call.token_signer,
         page_size=size,
         page_token=page_token,
         posted_from=posted_from,
@@ -170,7 +179,7 @@ def get_statement(
     call: ReadCall,
     max_staleness: MaxStaleness = None,
     posted_from: Annotated[
-        datetime, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
+        Instant, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
     ],
     posted_to: RangeTo = None,
 ) -> Statement:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from api.ids import INT64_MAX, Currency, Labels, Metadata, ResourceId
 
@@ -13,10 +13,10 @@ from api.ids import INT64_MAX, Currency, Labels, Metadata, ResourceId
 class AccountFlags(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    debits_must_not_exceed_credits: bool = Field(
+    debits_must_not_exceed_credits: StrictBool = Field(
         default=False, description="Balance may never go below zero (e.g. a wallet)."
     )
-    credits_must_not_exceed_debits: bool = Field(
+    credits_must_not_exceed_debits: StrictBool = Field(
         default=False, description="Balance may never go above zero (e.g. a credit line)."
     )
 

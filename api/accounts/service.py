@@ -22,7 +22,7 @@ from api.errors import IdempotencyConflict
 from api.ids import new_id, request_fingerprint
 from api.instants import InstantInFuture, check_not_future, check_range, with_zone
 from api.limits import check_metadata
-from api.pagination import decode_token, encode_token
+from api.pagination import TokenSigner, query_name
 from api.spanner.tx import PRIORITY_LOW, Tx
 from api.storage import DatabaseHandles
 
@@ -116,15 +116,17 @@ def list_accounts(
     *,
     databases: DatabaseHandles,
     ctx: RequestContext,
+    signer: TokenSigner,
     page_size: int,
     page_token: str | None,
     currency: str | None,
     labels: dict[str, str] | None = None,
     staleness: timedelta | None = None,
 ) -> AccountPage:
+    query = query_name(list="accounts", currency=currency, labels=labels or {})
     after = None
     if page_token:
-        key_hash, account_id = decode_token(page_token, types=(int, str))
+        key_hash, account_id = signer.open(page_token, query, types=(int, str))
         after = (key_hash, account_id)
     # One extra row tells whether another page exists without a second query.
     rows, read_timestamp = databases.reader.read_at(
@@ -136,7 +138,7 @@ def list_accounts(
         staleness=staleness,
     )
     page, more = rows[:page_size], len(rows) > page_size
-    next_token = encode_token(*_position(page[-1])) if more else None
+    next_token = signer.sign(query, *_position(page[-1])) if more else None
     return AccountPage(
         items=[a.to_schema() for _, a in page],
         next_page_token=next_token,
@@ -153,6 +155,7 @@ def list_entries(
     databases: DatabaseHandles,
     ctx: RequestContext,
     account_id: str,
+    signer: TokenSigner,
     page_size: int,
     page_token: str | None,
     posted_from: datetime | None = None,
@@ -160,7 +163,9 @@ def list_entries(
     staleness: timedelta | None = None,
 ) -> EntryPage:
     check_range(posted_from, posted_to)
-    before = decode_token(page_token, types=(int,))[0] if page_token else None
+    query = query_name(list="entries", account_id=account_id, posted_from=posted_from,
+                       posted_to=posted_to)  # fmt: skip
+    before = signer.open(page_token, query, types=(int,))[0] if page_token else None
 
     def work(tx: Tx) -> tuple[AccountRecord | None, list[EntryRecord]]:
         account = repository.read_account(tx, account_id)
@@ -182,7 +187,7 @@ def list_entries(
     page, more = entries[:page_size], len(entries) > page_size
     return EntryPage(
         items=[e.to_schema() for e in page],
-        next_page_token=encode_token(page[-1].sequence) if more else None,
+        next_page_token=signer.sign(query, page[-1].sequence) if more else None,
         read_timestamp=read_timestamp,
     )
 

@@ -50,6 +50,16 @@ def bounded_by(deadline: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def cut_to(deadline: float) -> None:
+    """Inside ``bounded_by``: the RPCs still to come end by ``deadline`` if that is
+    sooner (a commit that must land before some instant); until the block ends."""
+    current = _deadline.get()
+    if current is None:
+        raise RuntimeError("cut_to is only meaningful inside bounded_by")
+    if deadline < current:
+        _deadline.set(deadline)
+
+
 def _effective_deadline(background_seconds: float) -> float:
     deadline = _deadline.get()
     return deadline if deadline is not None else time.monotonic() + background_seconds

@@ -62,13 +62,18 @@ class TransactionRunner:
             attempts.append(raw)
             return func(Tx(raw, call.tag, call.deadline))
 
-        with self._gate(call.deadline), bounded_by(call.deadline):
+        with self._gate(call.deadline):
             attempt = 0
             while True:
                 attempt += 1
                 started = time.perf_counter()
                 try:
-                    with self._sessions.session(call.deadline) as session:
+                    # Bounded per attempt: a deadline ``func`` cut (Tx.cut_deadline) is
+                    # its attempt's, and the next run of ``func`` decides again.
+                    with (
+                        bounded_by(call.deadline),
+                        self._sessions.session(call.deadline) as session,
+                    ):
                         runner = session if session is not None else self._sessions.database
                         began = time.monotonic()
                         value = runner.run_in_transaction(

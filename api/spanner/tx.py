@@ -12,6 +12,7 @@ from typing import Any
 from google.cloud import spanner
 from google.cloud.spanner_v1 import RequestOptions
 
+from api.spanner.deadlines import cut_to
 from api.spanner.errors import DeadlinePassed
 from api.spanner.mutations import KeysKeySet, WriteKind, write_mutation
 
@@ -41,6 +42,11 @@ class Tx:
         # The client exposes it only on this attribute.
         value: datetime | None = getattr(self.raw, "_transaction_read_timestamp", None)
         return value
+
+    def cut_deadline(self, deadline: float) -> None:
+        """The rest of this transaction's RPCs (its commit) end by ``deadline`` (monotonic)
+        if that is sooner than its own."""
+        cut_to(deadline)
 
     def _options(self) -> dict[str, Any]:
         remaining = self.deadline - time.monotonic()

@@ -17,6 +17,7 @@ from api.ids import MAX_LABELS, MAX_LEGS
 from api.transfers.model import (
     Order,
     Resolution,
+    ReverseOrder,
     TransferOrder,
     TransferRecord,
     TransferStatus,
@@ -110,17 +111,24 @@ def transaction_status(legs: Sequence[TransferRecord]) -> TransferStatus:
     return legs[0].status
 
 
+# A transfer with the most labels: what an order weighs whose labels are unknown until
+# its transaction reads them.
+_HEAVIEST_TRANSFER = transfer_weight(dict.fromkeys(map(str, range(MAX_LABELS)), ""))
+
+
 def order_weight(order: AnyOrder) -> int:
-    """How many transfers an order may write, for fitting orders into one commit. An
-    order on a stored transaction does not know its leg count before the transaction
-    reads it: it weighs the most a transaction may have."""
+    """How many plain transfers' worth of mutations an order may write: THE weight for
+    fitting orders into one commit (group commit, batches, the sweeper). What is unknown
+    before the transaction reads it weighs the most it may be: an order on a stored
+    transaction (its legs), a reversal (it carries its original's labels)."""
     if isinstance(order, TransactionOrder):
         return sum(transfer_weight(leg.labels) for leg in order.legs)
     if isinstance(order, TransactionLevelOrder):
-        # Unknown until read: the most legs, each with the most labels.
-        return MAX_LEGS * transfer_weight(dict.fromkeys(map(str, range(MAX_LABELS)), ""))
+        return MAX_LEGS * _HEAVIEST_TRANSFER
     if isinstance(order, TransferOrder):
         return transfer_weight(order.labels)
+    if isinstance(order, ReverseOrder):
+        return _HEAVIEST_TRANSFER
     return 1
 
 

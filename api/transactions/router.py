@@ -56,7 +56,7 @@ async def create_transaction(
 
 
 @router.get(
-    "/transactions/{transaction_id}",
+    "/transactions/{transaction_id:id}",
     summary="One transaction with its legs",
     responses=problem_responses(*AUTH_ERRORS, TransactionNotFound),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.ids import MAX_LEGS, Amount, Currency, Labels, Metadata, ResourceId
 from api.transfers.model import TransferStatus
@@ -43,7 +43,7 @@ class TransactionCreate(BaseModel):
     labels: Labels | None = Field(
         default=None, description="The transaction's labels; every leg has them too."
     )
-    pending: bool = Field(
+    pending: StrictBool = Field(
         default=False,
         description="true: every leg is a hold, posted (:post), voided (:void) or expired "
         "together.",

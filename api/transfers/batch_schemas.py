@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag
 
 from api.errors import Problem
 from api.ids import TransferRef
@@ -72,7 +72,7 @@ class TransferBatchCreate(BaseModel):
         "limit is LEDGER_BATCH_MAX_TRANSFERS (default 1,000) transfers, a transaction "
         "counting its legs.",
     )
-    atomic: bool = Field(
+    atomic: StrictBool = Field(
         default=False,
         description="true: all or nothing, in one transaction. false: each transfer gets "
         "its own outcome and valid ones apply even when others fail.",

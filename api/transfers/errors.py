@@ -48,6 +48,14 @@ class TransferExpired(Conflict):
     title = "Hold expired"
 
 
+class TransferExpiring(Conflict):
+    """Not expired, and voidable; but too close to its expiry for a :post to be sure to
+    commit before it."""
+
+    code = "transfer_expiring"
+    title = "Hold expires before a post could commit"
+
+
 class TransferNotPosted(Conflict):
     code = "transfer_not_posted"
     title = "Transfer is not posted"
@@ -74,6 +82,7 @@ LIFECYCLE_CONFLICTS = (
     TransferAlreadyPosted,
     TransferAlreadyVoided,
     TransferExpired,
+    TransferExpiring,
 )
 
 

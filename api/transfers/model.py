@@ -74,9 +74,11 @@ def created_shard(key_hash: int) -> int:
     return remainder if key_hash >= 0 else -remainder
 
 
+# Cloud Spanner refuses a commit of more mutations than this (the emulator does not).
+SPANNER_MUTATIONS_PER_COMMIT = 80_000
 # Mutations a transfer writes (its row of 20 columns, two entries of 11, two account
 # updates of 8, a reversal's update of its original), and each of its labels (an index
-# row).
+# row); checked against what a commit buffers in tests/transfers/test_weights.py.
 MUTATIONS_PER_TRANSFER = 66
 MUTATIONS_PER_LABEL = 6
 

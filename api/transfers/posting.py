@@ -53,6 +53,7 @@ from api.transfers.errors import (
     TransferAlreadyPosted,
     TransferAlreadyVoided,
     TransferExpired,
+    TransferExpiring,
     TransferInTransaction,
     TransferNotFound,
     TransferNotPending,
@@ -84,18 +85,29 @@ class Outcome:
         return self.kind == "created"
 
 
+# The shortest budget a commit is given so that a :post lands before its hold expires
+# (a commit of a group on a busy emulator takes tens of milliseconds): a :post any
+# closer to expires_at than this is refused as ``TransferExpiring``.
+MIN_COMMIT_SECONDS = 0.5
+
+
 @dataclass(frozen=True)
 class Clock:
     """Spanner's time for this transaction: ``now`` is at most its time as the
-    transaction runs, and ``latest_commit`` at least any timestamp its commit can take
-    (no RPC outlives the deadline; api.spanner.clock). A hold is expired for posting
-    once ``latest_commit`` reaches its ``expires_at``, and for the sweeper once ``now``
-    has; a new hold's ``expires_at`` is ``now`` + its timeout, never later than its
-    creation + timeout.
+    transaction runs, ``latest_commit`` at least any timestamp its commit can take
+    (no RPC outlives the deadline; api.spanner.clock), and ``latest_prompt_commit`` the
+    same were the commit's budget cut to end ``MIN_COMMIT_SECONDS`` from now.
+
+    A hold is expired once ``now`` reaches its ``expires_at``. A :post of it is applied
+    when the commit lands before ``expires_at`` with the whole budget, or with a budget
+    cut to end before it (``Posting.commit_before``); closer than that it is refused
+    (``TransferExpiring``) while a :void still releases it. A new hold's ``expires_at``
+    is ``now`` + its timeout, never later than its creation + timeout.
     """
 
     now: datetime
     latest_commit: datetime
+    latest_prompt_commit: datetime
 
 
 class ClockRequired(Exception):
@@ -149,6 +161,13 @@ class Posting:
         self._new_transactions: dict[str, TransactionRecord] = {}
         self._updated_transactions: dict[str, TransactionRecord] = {}
         self._journal: _Journal | None = None
+        self._commit_before: datetime | None = None
+
+    @property
+    def commit_before(self) -> datetime | None:
+        """The commit must land before this (a :post of a hold close to its expiry): its
+        budget is to be cut to end by then. None: the whole budget will do."""
+        return self._commit_before
 
     @property
     def changed_accounts(self) -> list[AccountState]:
@@ -274,20 +293,31 @@ class Posting:
             clock = self._now()
             if clock.now >= hold.expires_at:
                 raise TransferExpired(f"Hold {hold.id!r} expired at {hold.expires_at.isoformat()}.")
-            # Releasing early is always safe; settling must commit before expires_at.
-            if order.action == "post" and clock.latest_commit >= hold.expires_at:
-                raise TransferExpired(
-                    f"Hold {hold.id!r} expires at {hold.expires_at.isoformat()}, before this "
-                    "request's commit could be sure to land; it can no longer be posted."
-                )
-        if order.action == "void":
+        if order.action == "void":  # releasing early is always safe
             return Outcome("created", transfer=self._settle(hold, 0, "voided", kind="hold_voided"))
         amount = order.amount if order.amount is not None else hold.amount
         if amount > hold.amount:
             raise PostExceedsHold(
                 f"Hold {hold.id!r} holds {hold.amount}; {amount} cannot be posted."
             )
+        if hold.expires_at is not None:
+            self._commit_in_time(hold, self._now())
         return Outcome("created", transfer=self._settle(hold, amount, "posted", kind="hold_posted"))
+
+    def _commit_in_time(self, hold: TransferRecord, clock: Clock) -> None:
+        """Settling must commit before ``expires_at``: with the request's whole budget,
+        or with one cut to end before it; too close for even that, it is refused."""
+        expires_at = hold.expires_at
+        if expires_at is None or clock.latest_commit < expires_at:
+            return
+        if clock.latest_prompt_commit >= expires_at:
+            raise TransferExpiring(
+                f"Hold {hold.id!r} expires at {expires_at.isoformat()}: too soon for a post "
+                f"to be sure to commit before it (it needs {MIN_COMMIT_SECONDS} s). It can "
+                "still be voided; at expires_at it is released."
+            )
+        if self._commit_before is None or expires_at < self._commit_before:
+            self._commit_before = expires_at
 
     def _resolved_again(self, hold: TransferRecord, order: ResolveOrder) -> Outcome:
         """A resolution of a hold that is resolved already: the same one is a replay."""

@@ -68,7 +68,7 @@ def list_transfers(
     staleness: timedelta | None = None,
 ) -> TransferPage:
     check_range(filters.created_from, filters.created_to)
-    query = query_name(**dataclasses.asdict(filters))
+    query = query_name(list="transfers", **dataclasses.asdict(filters))
     call = ctx.call("transfers.query")
     if filters.transaction_id is not None:
         items, read_timestamp = databases.reader.read_consistent(

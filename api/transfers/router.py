@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -13,7 +12,7 @@ from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
-from api.instants import InvalidTimeRange, with_zone
+from api.instants import Instant, InvalidTimeRange, with_zone
 from api.limits import check_page_size
 from api.pagination import InvalidPageToken
 from api.transfers import queries, service
@@ -204,9 +203,11 @@ def list_transfers(
     account_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     status: TransferStatus | None = None,
     created_from: Annotated[
-        datetime | None, Query(description="RFC 3339: created at or after.")
+        Instant | None, Query(description="RFC 3339 with a zone: created at or after.")
     ] = None,
-    created_to: Annotated[datetime | None, Query(description="RFC 3339: created before.")] = None,
+    created_to: Annotated[
+        Instant | None, Query(description="RFC 3339 with a zone: created before.")
+    ] = None,
     transaction_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     page_size: Annotated[int | None, Query(ge=1)] = None,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
@@ -231,7 +232,7 @@ def list_transfers(
 
 
 @router.get(
-    "/transfers/{transfer_id}",
+    "/transfers/{transfer_id:id}",
     summary="One transfer",
     responses=problem_responses(*AUTH_ERRORS, TransferNotFound),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from api.ids import Amount, Currency, Labels, Metadata, ResourceId
 from api.transfers.model import TransferStatus
@@ -28,7 +28,7 @@ class TransferCreate(BaseModel):
     )
     metadata: Metadata | None = None
     labels: Labels | None = None
-    pending: bool = Field(
+    pending: StrictBool = Field(
         default=False,
         description="true: a hold. The amount is reserved (pending), not moved, until "
         "the hold is posted (:post), voided (:void) or expires.",

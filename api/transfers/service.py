@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from api.accounts import repository as accounts_repository
@@ -26,7 +26,7 @@ from api.config import Settings
 from api.context import RequestContext
 from api.errors import LedgerError, ValidationFailed
 from api.spanner.call import Call
-from api.spanner.clock import UNCERTAINTY
+from api.spanner.clock import SpannerClock
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import is_transient
 from api.spanner.tx import Tx
@@ -41,6 +41,7 @@ from api.transactions.model import (
     TransactionOrder,
     TransactionRecord,
     chunked_by_weight,
+    order_weight,
 )
 from api.transactions.schemas import TransactionCreate
 from api.transfers import repository
@@ -57,13 +58,16 @@ from api.transfers.batch_schemas import (
 from api.transfers.convert import prepare, prepare_reverse, to_wire
 from api.transfers.errors import BatchItemFailed, TransferNotFound
 from api.transfers.model import (
+    SPANNER_MUTATIONS_PER_COMMIT,
     ExpireOrder,
     ResolveOrder,
     TransferOrder,
     TransferRecord,
 )
 from api.transfers.posting import (
+    MIN_COMMIT_SECONDS,
     Clock,
+    ClockRequired,
     Outcome,
     Posting,
     needs_clock,
@@ -125,30 +129,53 @@ def commit_orders(
         clock = _clock(database, tx, call) if needs_clock(orders, transfers, transactions) else None
         posting = Posting(accounts, transfers, transactions, clock=clock)
         outcomes = posting.apply_all(orders)
+        if posting.commit_before is not None:
+            # Past this instant the commit could take a timestamp at or after the hold's
+            # expiry: the commit fails (503, outcome unknown) rather than land there.
+            cut = database.clock.last_instant_before(posting.commit_before)
+            tx.cut_deadline(cut if cut is not None else time.monotonic())
         if all_or_nothing:
             for index, outcome in enumerate(outcomes):
                 if outcome.error is not None:
                     raise BatchItemFailed(index, _order_id(orders[index]), outcome.error)
-        accounts_repository.buffer_postings(tx, posting.changed_accounts)
-        repository.insert_transfers(tx, posting.new_transfers)
-        repository.update_transfers(tx, posting.updated_transfers)
-        transactions_repository.insert_transactions(tx, posting.new_transactions)
-        transactions_repository.update_transactions(tx, posting.updated_transactions)
+        buffer_writes(tx, posting)
         return outcomes
 
     committed = database.write(work, call=call)
     return [_stamped(o, committed.commit_timestamp) for o in committed.value]
 
 
+def buffer_writes(tx: Tx, posting: Posting) -> None:
+    """Buffer every row ``posting`` changed: what its transaction commits."""
+    accounts_repository.buffer_postings(tx, posting.changed_accounts)
+    repository.insert_transfers(tx, posting.new_transfers)
+    repository.update_transfers(tx, posting.updated_transfers)
+    transactions_repository.insert_transactions(tx, posting.new_transactions)
+    transactions_repository.update_transactions(tx, posting.updated_transactions)
+
+
 def _clock(database: SpannerDatabase, tx: Tx, call: Call) -> Clock:
     """Spanner's time for expiry decisions: bounded from the commits this handle has
-    seen, or (before the first) read with a query."""
-    now_bounds = database.time_bounds(time.monotonic())
-    deadline_bounds = database.time_bounds(call.deadline)
-    if now_bounds is not None and deadline_bounds is not None:
-        return Clock(now=now_bounds.earliest, latest_commit=deadline_bounds.latest)
-    now = repository.read_now(tx)
-    return Clock(now=now, latest_commit=now + timedelta(seconds=call.remaining()) + UNCERTAINTY)
+    seen, or (before the first, and once the last is old) read with a query."""
+    clock = _bounded(database.clock, call)
+    if clock is None:
+        began = time.monotonic()
+        now = repository.read_now(tx)
+        database.clock.observe_reading(now, began=began, returned=time.monotonic())
+        clock = _bounded(database.clock, call)
+    if clock is None:
+        raise ClockRequired("Spanner's time was read but does not bound this transaction")
+    return clock
+
+
+def _bounded(clock: SpannerClock, call: Call) -> Clock | None:
+    start = time.monotonic()
+    now = clock.at(start)
+    latest = clock.at(call.deadline)
+    prompt = clock.at(min(call.deadline, start + MIN_COMMIT_SECONDS))
+    if now is None or latest is None or prompt is None:
+        return None
+    return Clock(now=now.earliest, latest_commit=latest.latest, latest_prompt_commit=prompt.latest)
 
 
 def _account_ids(
@@ -258,10 +285,10 @@ def create_batch(
     request: TransferBatchCreate,
 ) -> TransferBatchResult:
     transfers = request.transfers
-    if (weight := sum(map(_item_weight, transfers))) > settings.batch_max_transfers:
+    if (count := sum(map(_transfer_count, transfers))) > settings.batch_max_transfers:
         raise ValidationFailed(
             f"A batch holds at most {settings.batch_max_transfers} transfers (a transaction "
-            f"counting its legs); this one has {weight}."
+            f"counting its legs); this one has {count}."
         )
     if request.atomic:
         outcomes = _commit_atomic(databases.writer, settings, ctx, transfers)
@@ -276,18 +303,21 @@ def _commit_atomic(
     ctx: RequestContext,
     transfers: list[BatchItem],
 ) -> list[Outcome]:
-    if (weight := sum(map(_item_weight, transfers))) > settings.max_transfers_per_commit:
-        raise ValidationFailed(
-            f"An atomic batch must fit one commit: at most "
-            f"{settings.max_transfers_per_commit} transfers, this one has {weight}. "
-            "Split it, or send it with atomic=false."
-        )
     orders = []
     for index, item in enumerate(transfers):
         try:
             orders.append(prepare_item(item, settings=settings))
         except LedgerError as error:
             raise BatchItemFailed(index, _item_id(item), error) from None
+    limit = settings.max_transfers_per_commit
+    if (weight := sum(map(order_weight, orders))) > limit:
+        raise ValidationFailed(
+            f"An atomic batch must fit one commit, and Cloud Spanner takes at most "
+            f"{SPANNER_MUTATIONS_PER_COMMIT:,} mutations in one: here at most {limit} plain "
+            f"transfers' worth (LEDGER_MAX_TRANSFERS_PER_COMMIT; labels add weight, a "
+            f"transaction weighs its legs, a reversal carries its original's labels). This "
+            f"one weighs {weight}. Split it, or send it with atomic=false."
+        )
     return commit_orders(database, orders, ctx.call("transfers.batch"), all_or_nothing=True)
 
 
@@ -314,7 +344,7 @@ def _commit_each(
             outcomes[index] = Outcome("failed", error=error)
     size = min(settings.batch_chunk_size, settings.max_transfers_per_commit)
     call = ctx.call("transfers.batch")
-    weights = [_item_weight(transfers[index]) for index, _ in valid]
+    weights = [order_weight(order) for _, order in valid]
     for chunk in chunked_by_weight(valid, weights, size):
         try:
             chunk_outcomes = commit_orders(database, [order for _, order in chunk], call)
@@ -332,8 +362,9 @@ def _item_id(item: BatchItem) -> str:
     return item.transfer_id if isinstance(item, BatchPost | BatchVoid) else item.id
 
 
-def _item_weight(item: BatchItem) -> int:
-    """The transfers an item writes: a transaction counts its legs."""
+def _transfer_count(item: BatchItem) -> int:
+    """The transfers an item names, against the batch's size limit: a transaction counts
+    its legs. (What a commit holds is weighed by ``order_weight``.)"""
     return len(item.legs) if isinstance(item, BatchTransaction) else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 import pytest
@@ -116,6 +117,22 @@ def test_list_pages_through_every_account_once(fresh_client: TestClient) -> None
         if token is None:
             break
     assert sorted(seen) == sorted(opened)
+
+
+def test_a_list_page_token_is_bound_to_its_filters_and_cannot_be_forged(
+    fresh_client: TestClient,
+) -> None:
+    for i in range(3):
+        open_account(fresh_client, id=f"eur-{i}", currency="EUR")
+    page = fresh_client.get("/v1/accounts", params={"page_size": 1, "currency": "EUR"}).json()
+    token = page["next_page_token"]
+    unsigned = base64.urlsafe_b64encode(b'[0,"eur-0"]').decode().rstrip("=")
+    for params in (
+        {"page_size": 1, "page_token": token},  # the same position, another query
+        {"page_size": 1, "currency": "EUR", "page_token": unsigned},
+    ):
+        response = fresh_client.get("/v1/accounts", params=params)
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_page_token")
 
 
 def test_list_filters_by_currency(fresh_client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections import Counter
 from collections.abc import Callable
@@ -109,6 +110,43 @@ def test_an_instant_without_a_zone_or_malformed_is_422(
     assert (response.status_code, response.json()["code"]) == (422, "validation_error")
 
 
+@pytest.mark.parametrize(
+    ("as_of", "status"), [("8902-01-02T09:17:33Z", 422), ("0001-01-01T00:00:00.5Z", 200)]
+)
+def test_an_instant_at_the_ends_of_the_calendar_is_an_answer_not_a_500(
+    client: TestClient, history: tuple[str, str, list[datetime]], as_of: str, status: int
+) -> None:
+    """Found by Schemathesis: looking back from year 8902 for the last entry overflowed."""
+    _, alice, _ = history
+    response = client.get(f"/v1/accounts/{alice}", params={"as_of": as_of})
+    assert response.status_code == status, response.text
+
+
+INSTANTS = {
+    "as_of": ("", {"as_of": "{}"}),
+    "balances as_of": ("/v1/balances", {"as_of": "{}"}),
+    "entries from": ("/entries", {"from": "{}"}),
+    "statement to": ("/statement", {"from": "2026-01-01T00:00:00Z", "to": "{}"}),
+    "transfers created_from": ("/v1/transfers", {"created_from": "{}"}),
+}
+
+
+@pytest.mark.parametrize("value", ["0.5", "1767225600", "2026-01-01", "2026-01-01T00:00:00"])
+@pytest.mark.parametrize(("where", "params"), INSTANTS.values(), ids=INSTANTS.keys())
+def test_an_instant_is_rfc3339_with_a_zone_never_a_number_or_a_bare_date(
+    client: TestClient, history: tuple[str, str, list[datetime]],
+    where: str, params: dict[str, str], value: str,
+) -> None:  # fmt: skip
+    """``?as_of=0.5`` was read as 1970-01-01T00:00:00.5Z: a typo became a date."""
+    _, alice, _ = history
+    path = where if where.startswith("/v1") else f"/v1/accounts/{alice}{where}"
+    query = {name: text.replace("{}", value) for name, text in params.items()}
+    if path == "/v1/balances":
+        query["account_ids"] = alice
+    response = client.get(path, params=query)
+    assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+
+
 def test_balances_as_of_are_one_cut_across_accounts(
     client: TestClient, history: tuple[str, str, list[datetime]]
 ) -> None:
@@ -145,6 +183,33 @@ def test_entries_in_a_range_are_paginated(
     second = client.get(f"/v1/accounts/{alice}/entries", params={**params, "page_token": token})
     assert [e["amount"] for e in second.json()["items"]] == [100]
     assert second.json()["next_page_token"] is None
+
+
+def test_an_entries_page_token_is_bound_to_its_account_and_range(
+    client: TestClient, history: tuple[str, str, list[datetime]]
+) -> None:
+    bob, alice, stamps = history
+    params = {"from": at(stamps[0]), "page_size": 1}
+    token = client.get(f"/v1/accounts/{alice}/entries", params=params).json()["next_page_token"]
+    for account_id, query in (
+        (bob, params),  # another account's history
+        (alice, {**params, "from": at(stamps[1])}),  # another range
+        (alice, {"page_size": 1}),
+    ):
+        response = client.get(
+            f"/v1/accounts/{account_id}/entries", params={**query, "page_token": token}
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_page_token")
+
+
+def test_an_entries_page_token_cannot_be_forged_from_a_sequence(
+    client: TestClient, history: tuple[str, str, list[datetime]]
+) -> None:
+    """Unsigned, a token was base64 of [sequence]: any caller could make one."""
+    _, alice, _ = history
+    forged = base64.urlsafe_b64encode(b"[3]").decode().rstrip("=")
+    response = client.get(f"/v1/accounts/{alice}/entries", params={"page_token": forged})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_page_token")
 
 
 def test_a_statement_sums_its_range(

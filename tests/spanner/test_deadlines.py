@@ -15,7 +15,7 @@ from pytest_mock import MockerFixture
 from api.config import Settings
 from api.context import RequestContext
 from api.spanner.database import SpannerDatabase
-from api.spanner.deadlines import bind_deadlines, bounded_by
+from api.spanner.deadlines import bind_deadlines, bounded_by, cut_to
 from api.spanner.errors import DeadlinePassed, SessionsExhausted
 from api.storage import build_client, spanner_config
 
@@ -51,6 +51,19 @@ def test_a_commit_gets_what_is_left_of_the_deadline_and_no_library_retry() -> No
     (call,) = api.calls
     assert call["retry"] is None
     assert 0 < call["timeout"] <= 0.5
+
+
+def test_a_cut_deadline_bounds_the_rpcs_after_it_until_the_work_ends() -> None:
+    api = bound(FakeApi())
+    with bounded_by(time.monotonic() + 30):
+        cut_to(time.monotonic() + 0.5)
+        cut_to(time.monotonic() + 20)  # a later cut never widens it
+        api.commit()
+    with bounded_by(time.monotonic() + 30):
+        api.commit()
+    cut, next_work = (call["timeout"] for call in api.calls)
+    assert 0 < cut <= 0.5
+    assert next_work > 29
 
 
 def test_outside_any_work_the_background_budget_applies() -> None:

@@ -44,14 +44,6 @@ def transfer(tid: str, a: str, b: str, amount: int = 1, **extra: Any) -> dict[st
     return {"id": tid, "debit_account_id": a, "credit_account_id": b, "amount": amount, **extra}
 
 
-@pytest.fixture
-def pair(client: TestClient, unique: Ids) -> tuple[str, str]:
-    ids = unique("acct"), unique("acct")
-    for account_id in ids:
-        assert client.post("/v1/accounts", json={"id": account_id, "currency": "USD"}).is_success
-    return ids
-
-
 def version(client: TestClient, account_id: str) -> int:
     return int(client.get(f"/v1/accounts/{account_id}").json()["version"])
 
@@ -130,3 +122,42 @@ def test_a_batch_longer_than_the_hard_limit_is_refused_by_its_length(client: Tes
     response = send(client, "/v1/transfers:batch", {"transfers": [{}] * 10_001})
     assert response.status_code == 422
     assert len(response.json()["errors"]) == 1
+
+
+# --- JSON types as they are: no number from a string, no integer from a float, no
+# boolean from anything but true and false ----------------------------------------
+
+WRONG_TYPES = {
+    "atomic 0 for false": ("/v1/transfers:batch", {"atomic": 0}),
+    "atomic 'true'": ("/v1/transfers:batch", {"atomic": "true"}),
+    "pending 1": ("/v1/transfers", {"pending": 1}),
+    "pending 'false'": ("/v1/transfers", {"pending": "false"}),
+    "amount '5'": ("/v1/transfers", {"amount": "5"}),
+    "amount 5.0": ("/v1/transfers", {"amount": 5.0}),
+    "timeout 60.0": ("/v1/transfers", {"pending": True, "timeout_seconds": 60.0}),
+    "a transaction's pending 0": ("/v1/transactions", {"pending": 0}),
+    "an account flag 1": ("/v1/accounts", {"flags": {"debits_must_not_exceed_credits": 1}}),
+    "an account bound '-5'": ("/v1/accounts", {"bounds": {"lower": "-5"}}),
+}
+
+
+def valid_body(path: str, pair: tuple[str, str], unique: Ids) -> dict[str, Any]:
+    a, b = pair
+    transfer = {"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 5}
+    if path == "/v1/accounts":
+        return {"id": unique("acct"), "currency": "USD"}
+    if path == "/v1/transactions":
+        return {"id": unique("x"), "legs": [{k: transfer[k] for k in list(transfer)[1:]}]}
+    if path == "/v1/transfers:batch":
+        return {"transfers": [transfer]}
+    return transfer
+
+
+@pytest.mark.parametrize(("path", "change"), WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_a_value_of_the_wrong_json_type_is_422_and_nothing_is_written(
+    client: TestClient, pair: tuple[str, str], unique: Ids, path: str, change: dict[str, Any]
+) -> None:
+    body = valid_body(path, pair, unique) | change
+    response = client.post(path, json=body)
+    assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+    assert client.get(f"/v1/accounts/{pair[0]}").json()["version"] == 0

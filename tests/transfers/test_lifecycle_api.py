@@ -350,15 +350,15 @@ def test_a_worker_that_has_seen_no_commit_asks_spanner_for_the_time(
     assert (response.status_code, response.json()["code"]) == (409, "transfer_expired")
 
 
-def test_a_hold_about_to_expire_can_still_be_voided_but_not_posted(
+def test_a_hold_shorter_than_the_request_budget_can_be_posted_or_voided_at_once(
     client: TestClient, funded: tuple[str, str], open_account: Callable[..., str], unique: Ids
 ) -> None:
-    """Its commit could land after expires_at (within the request budget): settling is
-    refused, releasing early is always safe. Found by the lifecycle model test."""
+    """Every timeout the API accepts is honoured: a :post whose whole budget (10 s)
+    would outlast the hold (2 s) commits within a budget cut to end before expires_at."""
     _, wallet = funded
     shop, to_post, to_void = open_account(), unique("h"), unique("h")
     for hid in (to_post, to_void):
         move(client, hid, wallet, shop, 5, pending=True, timeout_seconds=2)
     response = call(client, to_post, "post")
-    assert (response.status_code, response.json()["code"]) == (409, "transfer_expired")
+    assert (response.status_code, response.json()["status"]) == (200, "posted"), response.text
     assert call(client, to_void, "void").json()["status"] == "voided"

@@ -16,9 +16,9 @@ test cannot move: short holds live one second, and the outcome of a call near a
 hold's ``expires_at`` is predicted from the local clock (the emulator's), with a
 small window either side in which both answers are accepted and the model adopts the
 one the server gave. Before expires_at a void must succeed (releasing early is always
-safe); a post may be refused as expired when its commit could land after expires_at,
-never when more than a request's whole budget is left, and a post that succeeds must
-have committed before expires_at. At most one step per example sleeps, until the
+safe); a post may be refused as expiring when even a commit cut to its shortest budget
+could land after expires_at, never when more than a second is left, and a post that
+succeeds must have committed before expires_at. At most one step per example sleeps, until the
 short holds are due.
 
 One rule draws what each step does: hypothesis's swarm testing (whole rules switched
@@ -57,10 +57,11 @@ SHORT_TIMEOUT = 1  # seconds: expires during the example
 LONG_TIMEOUT = 3600  # never expires during the run
 # The local clock and Spanner's (the emulator runs on this machine) may differ a little.
 CLOCK_SLACK = timedelta(milliseconds=50)
-# A server may refuse to post a hold whose commit could land after expires_at
-# (a hold past expires_at can never be posted), so near expiry either answer is
-# right; with more than a request's whole budget left, the post must succeed.
-POST_GUARD = timedelta(seconds=15)
+# A server refuses to post a hold when even a commit cut to its shortest budget
+# (api.transfers.posting.MIN_COMMIT_SECONDS) could land after expires_at (a hold past
+# expires_at can never be posted), so near expiry either answer is right; with more
+# than this left (that budget and the clocks' uncertainty), the post must succeed.
+POST_GUARD = timedelta(seconds=1.5)
 ENTRIES_EVERY = 5  # steps between full entry checks
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -373,8 +374,9 @@ class LifecycleModel(RuleBasedStateMachine):
             answer = {(200, None): lambda body: self.post(hold, requested, body)}
         if hold.expires_at is None or answered_at + POST_GUARD < hold.expires_at:
             return answer
-        # The server may refuse a post whose commit could land after expires_at.
-        return answer | {(409, "transfer_expired"): nothing}
+        # The server may refuse a post whose commit could land after expires_at, or
+        # find the hold expired by the time the call ran.
+        return answer | {(409, "transfer_expiring"): nothing, (409, "transfer_expired"): nothing}
 
     def predict_resolved_again(self, hold: ModelTransfer, action: str, requested: int) -> Options:
         """A hold resolved already: the same resolution replays, any other conflicts."""

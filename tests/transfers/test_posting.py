@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from api.accounts.model import AccountRecord
@@ -11,9 +13,9 @@ from api.transactions.convert import prepare_transaction
 from api.transactions.model import TransactionOrder
 from api.transactions.schemas import LegCreate, TransactionCreate
 from api.transfers.convert import prepare
-from api.transfers.errors import LegFailed
-from api.transfers.model import TransferOrder
-from api.transfers.posting import Posting
+from api.transfers.errors import LegFailed, TransferExpired, TransferExpiring
+from api.transfers.model import ResolveOrder, TransferOrder
+from api.transfers.posting import Clock, Posting
 from api.transfers.schemas import TransferCreate
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -197,3 +199,43 @@ def test_a_transaction_replayed_in_the_same_posting_is_not_applied_twice() -> No
     replay = book.apply(order)
     assert replay.kind == "replayed" and [leg.id for leg in replay.legs] == ["x~0"]
     assert book.changed_accounts[1].balance == 10
+
+
+# --- holds near their expiry --------------------------------------------------------
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def hold_posting(*, prompt_commit_in: float) -> tuple[Posting, TransferOrder]:
+    """A posting whose request budget (10 s) outlasts a 1 s hold it has just made; a
+    commit cut to its shortest budget would land ``prompt_commit_in`` seconds from now."""
+    clock = Clock(
+        now=T0,
+        latest_commit=T0 + timedelta(seconds=10),
+        latest_prompt_commit=T0 + timedelta(seconds=prompt_commit_in),
+    )
+    p = Posting({a.id: a for a in (account("a"), account("b"))}, {}, clock=clock)
+    order = transfer("h1", pending=True, timeout_seconds=1)
+    assert p.apply(order).kind == "created"
+    return p, order
+
+
+def test_a_post_that_could_land_after_expiry_is_applied_with_its_commit_cut_before_it() -> None:
+    p, _ = hold_posting(prompt_commit_in=0.6)
+    outcome = p.apply(ResolveOrder("h1", "post"))
+    assert outcome.transfer is not None and outcome.transfer.status == "posted"
+    assert p.commit_before == T0 + timedelta(seconds=1)
+
+
+def test_a_post_too_close_to_expiry_to_commit_before_it_is_refused_as_expiring() -> None:
+    p, _ = hold_posting(prompt_commit_in=1.2)
+    outcome = p.apply(ResolveOrder("h1", "post"))
+    assert isinstance(outcome.error, TransferExpiring)
+    assert outcome.error.code == "transfer_expiring" != TransferExpired.code
+    assert p.commit_before is None
+
+
+def test_a_hold_too_close_to_expiry_to_post_can_still_be_voided() -> None:
+    p, _ = hold_posting(prompt_commit_in=1.2)
+    outcome = p.apply(ResolveOrder("h1", "void"))
+    assert outcome.transfer is not None and outcome.transfer.status == "voided"
