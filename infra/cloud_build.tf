@@ -19,6 +19,8 @@ locals {
     _SERVICE          = google_cloud_run_v2_service.ledger.name
     _BUILD_SA         = google_service_account.build.email
     _EMULATOR_VERSION = var.emulator_version
+    # The Pub/Sub emulator beside the test step (the Google Cloud CLI image, with Java).
+    _GCLOUD_EMULATORS_VERSION = var.gcloud_emulators_version
   }
 
   deploy_substitutions = {

@@ -384,6 +384,12 @@ variable "emulator_version" {
   default     = "1.5.28"
 }
 
+variable "gcloud_emulators_version" {
+  description = "Google Cloud CLI version of the image (gcr.io/google.com/cloudsdktool/google-cloud-cli:<version>-emulators) whose Pub/Sub emulator the build's test step runs against (_GCLOUD_EMULATORS_VERSION in cloudbuild.yaml). Google deletes these images a year after their release: keep it recent."
+  type        = string
+  default     = "592.0.0"
+}
+
 variable "aws_account_id" {
   description = "12-digit AWS account whose Lambda runs the ledger (the Lambda path). Empty disables the AWS workload identity provider."
   type        = string

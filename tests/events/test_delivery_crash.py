@@ -17,6 +17,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
 from devtools.emulator import Emulator
 from devtools.pubsub import ensure_topic_and_subscription
+from tests.conftest import ExternalEmulator
 from tests.events.conftest import Ledger, WebhookReceiver, pubsub_env, webhooks_env
 from tests.support import TEST_PROJECT
 
@@ -88,7 +89,7 @@ class Subscriber:
 def test_every_event_reaches_pubsub_and_webhooks_once_in_order_across_two_crashes(
     ledger_factory: Callable[[], Ledger],
     webhook_receiver: Callable[..., WebhookReceiver],
-    pubsub_emulator: Emulator,
+    pubsub_emulator: Emulator | ExternalEmulator,
 ) -> None:
     ledger = ledger_factory()
     topic = f"events-{uuid.uuid4().hex[:8]}"
