@@ -184,6 +184,8 @@ resource "google_project_iam_custom_role" "run_service_iam_editor" {
     "run.services.getIamPolicy",
     "run.services.setIamPolicy",
   ]
+
+  depends_on = [google_project_service.enabled["iam.googleapis.com"]]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "deploy_keeps_service_private" {

@@ -59,6 +59,8 @@ resource "google_monitoring_alert_policy" "server_errors" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_alert_policy" "latency" {
@@ -90,6 +92,8 @@ resource "google_monitoring_alert_policy" "latency" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_alert_policy" "spanner_cpu" {
@@ -121,6 +125,8 @@ resource "google_monitoring_alert_policy" "spanner_cpu" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 # The service as Service Monitoring sees it, and its two objectives.
@@ -128,6 +134,8 @@ resource "google_monitoring_custom_service" "ledger" {
   project      = var.project_id
   service_id   = "${var.service_name}-api"
   display_name = "ledger API (Cloud Run ${var.service_name})"
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_slo" "availability" {
@@ -231,4 +239,6 @@ resource "google_monitoring_dashboard" "ledger" {
       ]
     }
   })
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }

@@ -533,3 +533,57 @@ def test_hold_expiry_account_gets_ledger_write_and_no_more_in_the_app():
         '{ for sa in google_service_account.hold_expiry : sa.email => ["ledger.write"] }'
         in mapping.group(1)
     )
+
+
+# --- nothing is created before its API is enabled -------------------------------------------
+
+# Resource types and the API that serves them (apis.tf enables them; the project-level
+# IAM resources go through Resource Manager, which DEPLOY.md enables before any apply).
+API_OF = {
+    "google_artifact_registry_": "artifactregistry.googleapis.com",
+    "google_cloud_run_v2_": "run.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
+    "google_cloudbuild_trigger": "cloudbuild.googleapis.com",
+    "google_iam_workload_identity_pool": "iam.googleapis.com",
+    "google_logging_metric": "logging.googleapis.com",
+    "google_monitoring_": "monitoring.googleapis.com",
+    "google_project_iam_custom_role": "iam.googleapis.com",
+    "google_pubsub_": "pubsub.googleapis.com",
+    "google_secret_manager_": "secretmanager.googleapis.com",
+    "google_service_account": "iam.googleapis.com",
+    "google_spanner_": "spanner.googleapis.com",
+    "google_storage_bucket": "storage.googleapis.com",
+}
+
+
+def apis_awaited(resources: dict[str, str], key: str, seen: set[str] | None = None) -> set[str]:
+    """The APIs ``key`` waits for: named in its depends_on, or awaited by a resource it
+    refers to (Terraform creates that one first)."""
+    seen = seen if seen is not None else set()
+    if key in seen:
+        return set()
+    seen.add(key)
+    body = resources[key]
+    awaited = set(re.findall(r'google_project_service\.enabled\["([a-z.]+)"\]', body))
+    for kind, name in re.findall(r"(?<![.\w])(google_[a-z0-9_]+)\.([a-z0-9_]+)", body):
+        if f"{kind}.{name}" in resources:
+            awaited |= apis_awaited(resources, f"{kind}.{name}", seen)
+    return awaited
+
+
+def test_every_resource_waits_for_its_api_to_be_enabled():
+    resources = blocks("resource")
+    early = [
+        (key, api)
+        for key in sorted(resources)
+        for prefix, api in API_OF.items()
+        if key.startswith(prefix) and api not in apis_awaited(resources, key)
+    ]
+    assert early == []
+
+
+def test_every_api_awaited_is_enabled():
+    [body] = blocks("resource", "google_project_service").values()
+    enabled = set(re.findall(r'"([a-z]+\.googleapis\.com)"', source()))
+    assert "local.services" in body
+    assert set(API_OF.values()) <= enabled
