@@ -35,8 +35,9 @@ locals {
     _MAX_INSTANCES    = tostring(var.max_instances)
     _CONCURRENCY      = tostring(var.concurrency)
     _TIMEOUT          = "${var.request_timeout_seconds}s"
-    # The event relay (events.tf) runs the same image; empty when it is not deployed.
-    _RELAY_SERVICE = var.events_enabled ? google_cloud_run_v2_service.relay[0].name : ""
+    # The event relay (events.tf) runs the same image; empty until it exists (a project's
+    # first deploy has no relay to ship: docs/DEPLOY.md, step 4) or without events.
+    _RELAY_SERVICE = local.relay_deployed ? google_cloud_run_v2_service.relay[0].name : ""
   }
 }
 
