@@ -12,6 +12,7 @@ import re
 import pytest
 
 from api.audit.report import KINDS
+from api.spanner.migrations.splitter import split_statements
 from tests.support import ROOT
 
 DOCS = {
@@ -82,3 +83,84 @@ def test_the_runbook_audits_the_restored_database_with_the_job_before_switching(
 def test_the_runbook_names_every_kind_of_finding():
     step = OPERATIONS[OPERATIONS.index("### 4. Run the ledger audit") :]
     assert [kind for kind in KINDS if f"| `{kind}` |" not in step] == []
+
+
+def _section(doc: str, start: str, end: str) -> str:
+    return doc[doc.index(start) : doc.index(end, doc.index(start))]
+
+
+def test_the_restore_puts_back_every_row_deletion_policy_the_migrations_declare():
+    statements = [
+        statement
+        for path in sorted((ROOT / "spanner_ddl").glob("*.sql"))
+        for statement in split_statements(path.read_text())
+    ]
+    policies = [
+        (table.group(1), policy.group(1))
+        for statement in statements
+        if (table := re.match(r"\s*(?:CREATE|ALTER) TABLE (\w+)", statement))
+        and (policy := re.search(r"ROW DELETION POLICY \((OLDER_THAN\([^)]*\))\)", statement))
+    ]
+    assert policies, "no row deletion policy found: did the Events migration move?"
+    restore = _section(OPERATIONS, "## Restore to a new database", "### 3. Check it")
+    for table, policy in policies:
+        assert f"ALTER TABLE {table} ADD ROW DELETION POLICY ({policy})" in restore
+
+
+def test_the_restore_moves_every_writer_before_saying_nothing_writes_to_the_old_database():
+    switch = _section(OPERATIONS, "### 5. Switch", "### 6.")
+    done = switch.index("From this moment nothing writes to the old database")
+    for writer in (
+        'gcloud beta builds reject "$BUILD_ID"',  # the deploys' migrate step
+        "gcloud run services update ledger-events",  # the relay
+        'gcloud run jobs update "$JOB"',  # the audit job
+        "gcloud run services update-traffic ledger",  # the service
+    ):
+        assert writer in switch[:done], writer
+    assert '--member="serviceAccount:$RELAY"' in switch
+
+
+def test_the_relay_restarts_on_the_restored_database_from_the_restore_point():
+    switch = _section(OPERATIONS, "### 5. Switch", "### 6.")
+    cleared = switch.index("--sql='DELETE FROM EventPartitions WHERE TRUE'")
+    restarted = switch.index(
+        "LEDGER_SPANNER_DATABASE=$NEW,LEDGER_EVENTS_START_AT=$START_AT,LEDGER_EVENTS_ACCEPT_GAP=true"
+    )
+    assert 'gcloud spanner databases execute-sql "$NEW"' in switch[:cleared]
+    assert cleared < restarted < switch.index("gcloud run services update-traffic ledger")
+    assert '"starts_at"' in switch[restarted:]
+
+
+def test_the_refused_relay_has_a_runbook_in_the_terms_of_the_settings_and_the_alert():
+    section = _section(OPERATIONS, "## The relay refused to start", "## Practise it")
+    for term in ("events relay refused:", "events_start_at", "events_accept_gap", "starts_at"):
+        assert term in section
+    alert = (ROOT / "infra" / "monitoring.tf").read_text()
+    assert 'display_name = "ledger: the event relay refused to start"' in alert
+    assert '"the event relay refused to start"' in section
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_no_doc_says_as_of_reads_need_the_version_retention_window(name):
+    for line in DOCS[name].splitlines():
+        if "as_of" in line and re.search(r"version retention|7-day|point-in-time", line):
+            assert re.search(r"not|any age|does not need", line), line
+    variable = (ROOT / "infra" / "variables.tf").read_text()
+    assert "as_of balances read within it" not in variable
+
+
+def _anchors(doc: str) -> set[str]:
+    """GitHub's ids for a document's headings."""
+    ids = set()
+    for heading in re.findall(r"^#+ (.+)$", doc, re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower().replace("`", "")).replace(" ", "-")
+        ids.add(slug)
+    return ids
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_every_link_to_a_section_of_a_doc_finds_it(name):
+    base = (ROOT / name).parent
+    for target, anchor in re.findall(r"\]\(([\w./-]*\.md)#([\w-]+)\)", DOCS[name]):
+        linked = (base / target).resolve()
+        assert anchor in _anchors(linked.read_text()), f"{name}: {target}#{anchor}"
