@@ -13,6 +13,7 @@ import pytest
 
 from api.audit.report import KINDS
 from api.spanner.migrations.splitter import split_statements
+from tests.spanner.grants import Grants
 from tests.support import ROOT
 
 DOCS = {
@@ -164,3 +165,34 @@ def test_every_link_to_a_section_of_a_doc_finds_it(name):
     for target, anchor in re.findall(r"\]\(([\w./-]*\.md)#([\w-]+)\)", DOCS[name]):
         linked = (base / target).resolve()
         assert anchor in _anchors(linked.read_text()), f"{name}: {target}#{anchor}"
+
+
+def security_role_table() -> dict[str, dict[str, set[str]]]:
+    """SECURITY.md's table of database objects: role -> object -> privileges."""
+    text = DOCS["docs/SECURITY.md"]
+    header = "| object | `ledger_reader` | `ledger_writer` | `ledger_relay` |"
+    rows = text[text.index(header) :].split("\n\n")[0].splitlines()[2:]
+    roles = re.findall(r"`(\w+)`", header)
+    table: dict[str, dict[str, set[str]]] = {role: {} for role in roles}
+    kinds = {"change stream": "CHANGE STREAM ", "read function": "TABLE FUNCTION "}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        kind = next((v for k, v in kinds.items() if cells[0].startswith(k)), "")
+        for name in re.findall(r"`(\w+)`", cells[0]):
+            for role, cell in zip(roles, cells[1:], strict=True):
+                granted = set(re.findall(r"\b[A-Z]{4,}\b", cell.split("(")[0]))
+                if granted:
+                    table[role][kind + name] = granted
+    return table
+
+
+def test_the_security_role_table_says_what_the_migrations_grant():
+    grants = Grants.parse(ROOT / "spanner_ddl")
+    table = security_role_table()
+    assert set(table) == grants.roles
+    for role, objects in table.items():
+        assert objects == grants.of(role), role
+    # Every table and stream is in the table, even one no role may touch.
+    text = DOCS["docs/SECURITY.md"]
+    for name in grants.tables:
+        assert f"`{name.split()[-1]}`" in text, name
