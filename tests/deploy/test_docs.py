@@ -13,6 +13,7 @@ import pytest
 
 from api.audit.report import KINDS
 from api.spanner.migrations.splitter import split_statements
+from tests.deploy.hcl import attribute, blocks, local_map
 from tests.spanner.grants import Grants
 from tests.support import ROOT
 
@@ -196,3 +197,39 @@ def test_the_security_role_table_says_what_the_migrations_grant():
     text = DOCS["docs/SECURITY.md"]
     for name in grants.tables:
         assert f"`{name.split()[-1]}`" in text, name
+
+
+DEPLOY = DOCS["docs/DEPLOY.md"]
+
+
+@pytest.mark.parametrize(
+    ("output", "local"),
+    [
+        ("cloudbuild_substitutions", "build_substitutions"),
+        ("cloudbuild_deploy_substitutions", "deploy_substitutions"),
+    ],
+)
+def test_deploy_lists_exactly_the_substitutions_terraform_passes(output, local):
+    listed = re.search(rf"`{output}` is\s*`([^`]+)`", DEPLOY.replace("\n  ", ""))
+    assert listed is not None, output
+    assert set(re.findall(r"(_[A-Z_]+)=", listed.group(1))) == set(local_map(local))
+
+
+def test_deploy_names_everything_the_first_apply_creates():
+    created = DEPLOY[DEPLOY.index("## 2. ") : DEPLOY.index("## 3. ")]
+    variables = blocks("variable")
+    for name in blocks("resource", "google_service_account"):
+        account_id = attribute(blocks("resource", "google_service_account")[name], "account_id")
+        default = attribute(variables[(account_id or "").removeprefix("var.")], "default")
+        assert default and f"`{default.strip(chr(34))}`" in created, name
+    for variable in ("events_topic", "relay_service_name"):
+        assert f"`{(attribute(variables[variable], 'default') or '').strip(chr(34))}`" in created
+    for thing in ("`ledger-page-token`", "`ledger-events-webhooks`", "`ledger-audit`"):
+        assert thing in created
+
+
+def test_deploy_says_auth_none_is_refused_on_lambda_as_the_code_does():
+    config = (ROOT / "api" / "config.py").read_text()
+    assert "AWS_LAMBDA_FUNCTION_NAME" in config
+    assert "which Lambda does not set" not in DEPLOY
+    assert "`AWS_LAMBDA_FUNCTION_NAME`" in DOCS["docs/SECURITY.md"]
