@@ -32,9 +32,11 @@ locals {
       LEDGER_LOG_LEVEL            = var.log_level
     },
     # Only to accept a gap the relay refused to skip on its own (docs/OPERATIONS.md).
-    var.events_start_at == "" ? {} : {
-      LEDGER_EVENTS_START_AT   = var.events_start_at
-      LEDGER_EVENTS_ACCEPT_GAP = tostring(var.events_accept_gap)
+    {
+      for name, value in {
+        LEDGER_EVENTS_START_AT   = var.events_start_at
+        LEDGER_EVENTS_ACCEPT_GAP = tostring(var.events_accept_gap)
+      } : name => value if var.events_start_at != ""
     },
   )
 }

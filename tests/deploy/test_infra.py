@@ -637,9 +637,9 @@ def test_the_relay_publishes_through_the_regional_endpoint_of_the_deployment_reg
 
 def test_a_gap_is_accepted_only_when_an_operator_sets_where_the_relay_starts():
     assert re.search(
-        r'var\.events_start_at == "" \? \{\} : \{\s*'
         r"LEDGER_EVENTS_START_AT\s*= var\.events_start_at\s*"
-        r"LEDGER_EVENTS_ACCEPT_GAP = tostring\(var\.events_accept_gap\)",
+        r"LEDGER_EVENTS_ACCEPT_GAP = tostring\(var\.events_accept_gap\)\s*"
+        r'\} : name => value if var\.events_start_at != ""',
         relay_env(),
     )
     assert attribute(blocks("variable")["events_accept_gap"], "default") == "false"
