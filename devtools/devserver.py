@@ -43,6 +43,7 @@ LOCAL_DEFAULTS = {
 
 
 def main() -> int:
+    _stop_on_sigterm()
     # Settings read the environment when built, below: defaults go in first.
     for name, value in LOCAL_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -82,6 +83,21 @@ def main() -> int:
             emulator.stop()
             print(f"Stopped Spanner emulator (pid {pid}).")
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a process supervisor, CI, ``kill``) stops ``make run`` as Ctrl-C does.
+
+    Python's default ends the process at once, skipping every ``finally``: the emulators
+    it started, each in a session of its own, would run on. uvicorn handles the signal
+    while it serves and raises it again once it has stopped: this handler is what then
+    unwinds through the clean-ups.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @contextlib.contextmanager

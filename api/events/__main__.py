@@ -3,6 +3,9 @@
 Configured like the service (``LEDGER_*``, ``SPANNER_EMULATOR_HOST``) plus
 ``LEDGER_EVENTS_*`` (api/events/config.py); ``PUBSUB_EMULATOR_HOST`` points the Pub/Sub
 client at an emulator. With ``PORT`` set (Cloud Run) it answers health checks on it.
+
+Exits 0 when stopped, and ``EXIT_REFUSED`` (3) when the relay refused to leave a gap in
+the events (its log line starts with "events relay refused:": alert on it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from api.events.pipeline import Pipeline, build_pipeline
 from api.observability import configure_logging
 
 log = logging.getLogger("api.events")
+
+EXIT_REFUSED = 3
 
 
 def main() -> int:
@@ -46,7 +51,7 @@ def main() -> int:
         pipeline.wait()
     finally:
         pipeline.close()
-    return 0
+    return EXIT_REFUSED if pipeline.relay.refused else 0
 
 
 def _serve_health(pipeline: Pipeline, port: int) -> None:

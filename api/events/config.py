@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
@@ -57,8 +57,12 @@ class EventSettings(BaseSettings):
     database_role: str = "ledger_relay"
 
     # --- reading the change stream ------------------------------------------
-    # Where a relay that has never run starts (unset: now). Must be within the stream's
-    # retention (7 days) and after the stream was created (migration 0011).
+    # The relay reads from where the change stream began (its migration's commit time) and
+    # resumes where it stopped. When it cannot (the stream's retention, 7 days, has passed
+    # since then), it refuses to start, unless an operator accepts the gap: accept_gap
+    # with start_at, an instant within the retention, where reading begins afresh. The
+    # feed's starts_at then says so.
+    accept_gap: bool = False
     start_at: datetime | None = None
     # Spanner sends a heartbeat when a partition is quiet: how far the watermark (and the
     # feed's complete_until) lags behind when nothing happens.
@@ -78,6 +82,10 @@ class EventSettings(BaseSettings):
     # Topic id (in the ledger's project unless pubsub_project is set); unset: no Pub/Sub.
     pubsub_topic: str | None = None
     pubsub_project: str | None = None
+    # Publish through this region's endpoint ({region}-pubsub.googleapis.com): Pub/Sub
+    # keeps an ordering key's order only among messages published in one region, and the
+    # global endpoint may route two publishes to two regions. Unset: the global endpoint.
+    pubsub_region: str | None = Field(default=None, pattern=r"^[a-z]+-[a-z]+[0-9]+$")
 
     # --- webhooks -------------------------------------------------------------
     webhooks: Annotated[list[WebhookEndpoint], NoDecode] = Field(default_factory=list)
@@ -87,6 +95,18 @@ class EventSettings(BaseSettings):
     webhook_backoff_cap_ms: float = Field(default=60_000.0, ge=1)
     # Deliveries in flight per endpoint; each account's events still go in order.
     webhook_concurrency: int = Field(default=8, ge=1, le=256)
+
+    @model_validator(mode="after")
+    def _gap_accepted_with_a_start(self) -> EventSettings:
+        if self.accept_gap != (self.start_at is not None):
+            raise ValueError(
+                "LEDGER_EVENTS_ACCEPT_GAP=true and LEDGER_EVENTS_START_AT go together: the "
+                "relay reads from where the change stream began, and only an operator who "
+                "accepts a gap names a later instant to start from (docs/EVENTS.md)"
+            )
+        if self.start_at is not None and self.start_at.tzinfo is None:
+            raise ValueError("LEDGER_EVENTS_START_AT needs a time zone (RFC 3339)")
+        return self
 
     @field_validator("webhooks", mode="before")
     @classmethod

@@ -31,6 +31,9 @@ EventType = Literal[
 
 EVENT_SHARDS = 8
 EVENT_ID_PREFIX = "evt_"
+# Orders a transaction's events (and its legs') where an account id cannot: no account id
+# has a ':' (api/ids.py), so this key never names an account.
+TRANSACTION_KEY_PREFIX = "transaction:"
 # The smallest step between two commit timestamps the relay relies on.
 TICK = timedelta(microseconds=1)
 
@@ -92,6 +95,23 @@ class Event:
     @property
     def shard(self) -> int:
         return event_shard(self.id)
+
+    @property
+    def transaction_id(self) -> str | None:
+        """The multi-leg transaction the event is of, or of whose leg."""
+        if self.type.startswith("transaction."):
+            return str(self.data["id"])
+        leg_of = self.data.get("transaction_id")
+        return str(leg_of) if leg_of else None
+
+    @property
+    def ordering_keys(self) -> tuple[str, ...]:
+        """What the event is delivered in order with: each account it concerns and, for a
+        transaction or one of its legs, that transaction (``transaction:<id>``)."""
+        transaction = self.transaction_id
+        if transaction is None:
+            return self.account_ids
+        return (*self.account_ids, TRANSACTION_KEY_PREFIX + transaction)
 
     def to_json(self) -> dict[str, Any]:
         """The one shape of an event: feed item, Pub/Sub message, webhook body."""

@@ -59,10 +59,11 @@ def build_pipeline(settings: Settings, events: EventSettings) -> Pipeline:
     deliveries: list[Delivery] = []
     if events.pubsub_topic:
         project = events.pubsub_project or settings.project
-        deliveries.append(PubSubDelivery(f"projects/{project}/topics/{events.pubsub_topic}"))
+        topic = f"projects/{project}/topics/{events.pubsub_topic}"
+        deliveries.append(PubSubDelivery(topic, region=events.pubsub_region))
     deliveries += [WebhookDelivery(e, events, database) for e in events.webhooks]
     return Pipeline(
-        relay=Relay(database, events),
+        relay=Relay(database, events, settings.ddl_dir),
         runners=[DeliveryRunner(database, events, d) for d in deliveries],
         deliveries=deliveries,
     )

@@ -6,23 +6,38 @@ watermark, in one transaction: a restart resumes each partition from its waterma
 can only write an event again, under the same id. A partition that ends hands over to
 its children; a child with several parents (a merge) starts once all are done, so one
 key's changes are never read out of order.
+
+Before its first read the relay decides where to begin (api.events.beginning): where the
+stream began, or where it stopped; or it refuses, and says why, rather than leave a gap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from google.api_core import exceptions as gexc
 
 from api.events import repository
+from api.events.beginning import (
+    HOW_TO_ACCEPT,
+    RETENTION_MARGIN,
+    RelayRefused,
+    readable_from,
+    retention_of,
+    stream_began_at,
+)
 from api.events.budget import CALL_BUDGET_SECONDS, background_call
 from api.events.config import EventSettings
 from api.events.derive import events_of
-from api.events.model import TICK, Event
+from api.events.model import TICK, Event, rfc3339
 from api.events.records import ChildPartitions, DataChange, Heartbeat, Record
 from api.events.repository import Partition
 from api.spanner.database import SpannerDatabase
@@ -34,20 +49,28 @@ T = TypeVar("T")
 
 SCHEDULE_INTERVAL_SECONDS = 0.5
 RESTART_DELAY_SECONDS = 2.0  # after a partition's reader failed (Spanner unreachable...)
+INBOX_SIZE = 10_000  # batches of records a partition's stream may read ahead
 _END = object()
 
 
 class Relay:
-    def __init__(self, database: SpannerDatabase, settings: EventSettings) -> None:
+    def __init__(self, database: SpannerDatabase, settings: EventSettings, ddl_dir: Path) -> None:
         self._db = database
         self._settings = settings
+        self._ddl_dir = ddl_dir
         self._running: dict[str, threading.Thread] = {}
         self._failed_at: dict[str, float] = {}
+        # Why the relay stopped rather than leave a gap (None while it runs).
+        self.refused: str | None = None
 
     def run(self, stop: threading.Event) -> None:
-        """Until ``stop``: keep a reader on every partition that is ready."""
-        self._start_if_new()
-        while not stop.is_set():
+        """Until ``stop`` (or a refusal): keep a reader on every partition that is ready."""
+        try:
+            self.begin()
+        except RelayRefused as exc:
+            self._refuse(str(exc))
+            return
+        while not stop.is_set() and self.refused is None:
             try:
                 self._schedule(stop)
             except Exception:  # a Spanner outage must not end the relay
@@ -55,6 +78,10 @@ class Relay:
             stop.wait(SCHEDULE_INTERVAL_SECONDS)
         for thread in list(self._running.values()):
             thread.join(timeout=5)
+
+    def _refuse(self, why: str) -> None:
+        self.refused = why
+        log.error("events relay refused: %s", why)
 
     def _schedule(self, stop: threading.Event) -> None:
         for token, thread in list(self._running.items()):
@@ -71,23 +98,103 @@ class Relay:
             self._running[partition.token] = thread
             thread.start()
 
-    def _start_if_new(self) -> None:
-        """A relay that never ran asks the stream for its first partitions."""
-        if self._read(repository.read_partitions):
+    def begin(self) -> None:
+        """Begin where the stream began (first start), or resume where the relay stopped;
+        when neither can be read any more, begin afresh where an operator accepted the
+        gap, or refuse (RelayRefused)."""
+        now, declared = self._read(repository.read_stream_clock)
+        retention = retention_of(declared)
+        horizon = now - retention + RETENTION_MARGIN
+        partitions = self._read(repository.read_partitions)
+        if partitions:
+            problem = _resume_problem(partitions, horizon, declared or str(retention))
+        else:
+            problem = self._begin_where_the_stream_began(horizon, declared or str(retention))
+        if problem is None:
             return
-        start = self._settings.start_at or datetime.now(UTC)
+        if not self._settings.accept_gap:
+            raise RelayRefused(f"{problem} {HOW_TO_ACCEPT}")
+        self._begin_after_a_gap(problem, horizon, now)
+
+    def _begin_where_the_stream_began(self, horizon: datetime, retention: str) -> str | None:
+        """Read from the stream's beginning; what stands in the way, if anything."""
+        began, how = stream_began_at(self._db.database, self._ddl_dir)
+        if began < horizon:
+            return (
+                f"The change stream began at {rfc3339(began)} ({how}) and the relay has "
+                f"never read it; its records from before {rfc3339(horizon)} are past, or "
+                f"close to, the stream's retention ({retention}), so changes committed then "
+                f"can no longer be delivered."
+            )
+        try:
+            start, children = self._first_partitions(began, lag_allowed=True)
+        except gexc.OutOfRange as exc:
+            return (
+                f"The change stream cannot be read from where it began ({rfc3339(began)}: "
+                f"{how}): {exc.message}."
+            )
+        started = self._write(
+            lambda tx: repository.start_reading(
+                tx, children, starts_at=start, reason=how, first=True
+            )
+        )
+        if started:
+            log.info("events relay: first start at %s (%s)", rfc3339(start), how)
+        return None
+
+    def _begin_after_a_gap(self, problem: str, horizon: datetime, now: datetime) -> None:
+        start = self._settings.start_at
+        if start is None or not horizon <= start <= now:
+            raise RelayRefused(
+                f"{problem} LEDGER_EVENTS_START_AT must be between {rfc3339(horizon)} and "
+                f"now ({rfc3339(now)}), within the stream's retention."
+            )
+        try:
+            _, children = self._first_partitions(start, lag_allowed=False)
+        except gexc.OutOfRange as exc:
+            raise RelayRefused(
+                f"{problem} Nor can the stream be read from LEDGER_EVENTS_START_AT="
+                f"{rfc3339(start)}: {exc.message}"
+            ) from exc
+        reason = f"an operator accepted a gap (LEDGER_EVENTS_ACCEPT_GAP): {problem}"
+        self._write(
+            lambda tx: repository.start_reading(
+                tx, children, starts_at=start, reason=reason, first=False
+            )
+        )
+        log.warning("events relay: began afresh at %s: %s", rfc3339(start), reason)
+
+    def _first_partitions(
+        self, start: datetime, *, lag_allowed: bool
+    ) -> tuple[datetime, list[Partition]]:
+        """The stream's first partitions from ``start`` (or from just after it, where the
+        stream only becomes readable a moment after its recorded beginning)."""
+        try:
+            return start, self._query_first_partitions(start)
+        except gexc.OutOfRange as exc:
+            readable = readable_from(exc, start) if lag_allowed else None
+            if readable is None:
+                raise
+            return readable, self._query_first_partitions(readable)
+
+    def _query_first_partitions(self, start: datetime) -> list[Partition]:
         children: list[Partition] = []
         for records in repository.read_change_stream(
             self._db.database, token=None, start=start, end=start,
             heartbeat_ms=self._settings.heartbeat_ms, timeout_seconds=CALL_BUDGET_SECONDS,
         ):  # fmt: skip
             children.extend(_children(records))
-        self._write(lambda tx: repository.add_partitions(tx, children))
-        log.info("events relay: started at %s with %d partitions", start, len(children))
+        return children
 
     def _read_partition_safely(self, partition: Partition, stop: threading.Event) -> None:
         try:
             PartitionReader(self, partition, stop).run()
+        except gexc.OutOfRange as exc:  # past the stream's retention: never readable again
+            self._refuse(
+                f"The change stream can no longer be read from {rfc3339(partition.resume_at)}"
+                f", where the relay stopped reading partition {partition.token[:12]}: "
+                f"{exc.message}. {HOW_TO_ACCEPT}"
+            )
         except Exception:
             self._failed_at[partition.token] = time.monotonic()
             log.exception("events relay: partition %s failed; resuming", partition.token[:12])
@@ -95,8 +202,8 @@ class Relay:
     def _read(self, work: Callable[[Tx], T]) -> T:
         return self._db.read(work, call=background_call("events.relay.read"))
 
-    def _write(self, work: Callable[[Tx], Any]) -> None:
-        self._db.write(work, call=background_call("events.relay.write"))
+    def _write(self, work: Callable[[Tx], T]) -> T:
+        return self._db.write(work, call=background_call("events.relay.write")).value
 
     def save(
         self, partition: Partition, *, watermark: datetime, finished: bool,
@@ -139,8 +246,18 @@ class PartitionReader:
             start = end
 
     def _read_window(self, start: datetime, end: datetime) -> bool:
-        inbox: queue.Queue[object] = queue.Queue(maxsize=10_000)
-        threading.Thread(target=self._stream, args=(start, end, inbox), daemon=True).start()
+        inbox: queue.Queue[object] = queue.Queue(maxsize=INBOX_SIZE)
+        done = threading.Event()  # the window is given up: its stream stops too
+        threading.Thread(
+            target=self._stream, args=(start, end, inbox, done),
+            name=f"relay-stream-{self._partition.token[:12]}", daemon=True,
+        ).start()  # fmt: skip
+        try:
+            return self._take_window(inbox)
+        finally:
+            done.set()
+
+    def _take_window(self, inbox: queue.Queue[object]) -> bool:
         flush_after = self._settings.flush_interval_ms / 1000
         while not self._stop.is_set():
             wait = 0.05
@@ -162,18 +279,25 @@ class PartitionReader:
             self._flush()
         return False
 
-    def _stream(self, start: datetime, end: datetime, inbox: queue.Queue[object]) -> None:
+    def _stream(
+        self, start: datetime, end: datetime, inbox: queue.Queue[object], done: threading.Event
+    ) -> None:
+        """Read the window into ``inbox`` until its end, or until the partition's thread
+        gives the window up (``done``: it failed or stops), never blocking past that."""
+        stream = repository.read_change_stream(
+            self._relay._db.database,
+            token=self._partition.token, start=start, end=end,
+            heartbeat_ms=self._settings.heartbeat_ms,
+            timeout_seconds=self._settings.query_window_seconds + CALL_BUDGET_SECONDS,
+        )  # fmt: skip
         try:
-            for records in repository.read_change_stream(
-                self._relay._db.database,
-                token=self._partition.token, start=start, end=end,
-                heartbeat_ms=self._settings.heartbeat_ms,
-                timeout_seconds=self._settings.query_window_seconds + CALL_BUDGET_SECONDS,
-            ):  # fmt: skip
-                inbox.put(records)
-            inbox.put(_END)
+            with contextlib.closing(stream):  # closing it cancels the query
+                for records in stream:
+                    if not _hand_over(inbox, records, done):
+                        return
+            _hand_over(inbox, _END, done)
         except BaseException as exc:  # handed to the partition's thread, which decides
-            inbox.put(exc)
+            _hand_over(inbox, exc, done)
 
     def _take(self, records: list[Record]) -> bool:
         """Add what ``records`` say; True when they call for a flush now."""
@@ -205,6 +329,30 @@ class PartitionReader:
         )  # fmt: skip
         self._buffer = []
         self._first_buffered = None
+
+
+def _hand_over(inbox: queue.Queue[object], item: object, done: threading.Event) -> bool:
+    """Put ``item`` in ``inbox`` unless the reader gave up first; whether it was put."""
+    while not done.is_set():
+        try:
+            inbox.put(item, timeout=0.1)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
+def _resume_problem(partitions: list[Partition], horizon: datetime, retention: str) -> str | None:
+    """Why the relay cannot resume where it stopped (None: it can)."""
+    behind = [p.resume_at for p in partitions if not p.finished and p.resume_at < horizon]
+    if not behind:
+        return None
+    return (
+        f"The relay stopped reading the change stream at {rfc3339(min(behind))}: it was "
+        f"down longer than the stream's retention ({retention}) allows (records from "
+        f"before {rfc3339(horizon)} are past it, or about to be), so changes committed "
+        f"since then may be lost to it."
+    )
 
 
 def ready_to_read(

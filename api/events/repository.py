@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,7 +39,7 @@ def read_change_stream(
     end: datetime | None,
     heartbeat_ms: int,
     timeout_seconds: float,
-) -> Iterator[list[Record]]:
+) -> Generator[list[Record], None, None]:
     """The records of one partition (``token`` None: the initial query, which returns
     the first partitions), as they arrive, until ``end`` or the partition ends."""
     # Longer than any request's budget: a window's query streams for the whole window.
@@ -90,12 +90,78 @@ def read_partitions(tx: Tx) -> list[Partition]:
     ]
 
 
-def complete_until(tx: Tx) -> datetime | None:
-    """Every event committed at or before this is in Events: the least watermark of the
-    partitions still being read. None before the relay first ran."""
-    rows = tx.query("SELECT MIN(Watermark) AS Until FROM EventPartitions WHERE Finished = FALSE")
-    until: datetime | None = rows[0]["Until"] if rows else None
-    return until
+@dataclass(frozen=True)
+class FeedBounds:
+    """What the relay has stored, read at ``now`` (Spanner's clock): every event committed
+    in [``starts_at``, ``until``] is in Events (unless deleted by its retention). Both
+    None before the relay first ran; ``reason`` says why the relay began at
+    ``starts_at``."""
+
+    now: datetime
+    starts_at: datetime | None
+    reason: str
+    until: datetime | None
+
+
+# A relay that first ran before EventFeedStarts existed began at its first partitions.
+_FEED_BOUNDS = """SELECT CURRENT_TIMESTAMP() AS Now,
+  COALESCE((SELECT MAX(StartsAt) FROM EventFeedStarts),
+           (SELECT MIN(StartTimestamp) FROM EventPartitions)) AS StartsAt,
+  (SELECT Reason FROM EventFeedStarts ORDER BY StartsAt DESC LIMIT 1) AS Reason,
+  (SELECT MIN(Watermark) FROM EventPartitions WHERE Finished = FALSE) AS Until"""
+
+
+def read_feed_bounds(tx: Tx) -> FeedBounds:
+    """``until``: the least watermark of the partitions still being read; ``starts_at``:
+    where the relay last began reading afresh (EventFeedStarts)."""
+    row = tx.query(_FEED_BOUNDS)[0]
+    return FeedBounds(
+        now=row["Now"],
+        starts_at=row["StartsAt"],
+        reason=row["Reason"] or "the relay's first start",
+        until=row["Until"],
+    )
+
+
+_STREAM_CLOCK = f"""SELECT CURRENT_TIMESTAMP() AS Now,
+  (SELECT OPTION_VALUE FROM INFORMATION_SCHEMA.CHANGE_STREAM_OPTIONS
+   WHERE CHANGE_STREAM_NAME = '{CHANGE_STREAM}' AND OPTION_NAME = 'retention_period'
+  ) AS Retention"""  # noqa: S608 - a constant name
+
+
+def read_stream_clock(tx: Tx) -> tuple[datetime, str | None]:
+    """Spanner's time now, and the stream's retention period as declared ("7d")."""
+    row = tx.query(_STREAM_CLOCK)[0]
+    return row["Now"], row["Retention"]
+
+
+def start_reading(
+    tx: Tx, partitions: Sequence[Partition], *, starts_at: datetime, reason: str, first: bool
+) -> bool:
+    """Begin reading the stream afresh at ``starts_at`` with ``partitions``, and say so in
+    EventFeedStarts. ``first``: only if nothing was ever read (two relays starting at once:
+    one wins); otherwise every partition still open is closed, so the watermark moves on
+    from the new start (an operator accepted the gap). False when another relay began."""
+    existing = read_partitions(tx)
+    if first and existing:
+        return False
+    fresh = {p.token for p in partitions}
+    stale = [p.token for p in existing if not p.finished and p.token not in fresh]
+    if stale:
+        tx.update(
+            "EventPartitions", ("PartitionToken", "Finished", "UpdatedAt"),
+            [(token, True, spanner.COMMIT_TIMESTAMP) for token in stale],
+        )  # fmt: skip
+    # A token may come back (the emulator names its first partitions alike every time):
+    # it is read afresh from the new start all the same.
+    tx.insert_or_update(
+        "EventPartitions", PARTITION_COLUMNS, [_partition_row(p) for p in partitions]
+    )
+    tx.insert_or_update(
+        "EventFeedStarts", ("StartsAt", "Reason", "RecordedAt"),
+        [(starts_at, reason[:2000], spanner.COMMIT_TIMESTAMP)],
+    )  # fmt: skip
+    return True
 
 
 def add_partitions(tx: Tx, partitions: Sequence[Partition]) -> None:
@@ -108,14 +174,13 @@ def add_partitions(tx: Tx, partitions: Sequence[Partition]) -> None:
         for r in tx.read("EventPartitions", ("PartitionToken",), [(p.token,) for p in partitions])
     }
     fresh = {p.token: p for p in partitions if p.token not in known}
-    tx.insert(
-        "EventPartitions",
-        PARTITION_COLUMNS,
-        [
-            (p.token, list(p.parent_tokens), p.start_timestamp, p.watermark, p.finished,
-             spanner.COMMIT_TIMESTAMP)
-            for p in fresh.values()
-        ],
+    tx.insert("EventPartitions", PARTITION_COLUMNS, [_partition_row(p) for p in fresh.values()])
+
+
+def _partition_row(p: Partition) -> tuple[Any, ...]:
+    return (
+        p.token, list(p.parent_tokens), p.start_timestamp, p.watermark, p.finished,
+        spanner.COMMIT_TIMESTAMP,
     )  # fmt: skip
 
 
@@ -124,8 +189,15 @@ def save_progress(
 ) -> None:
     """The events read from a partition and how far it has been read, together: a
     watermark never passes an event that is not stored. Writing an event again (a
-    partition re-read from its watermark) rewrites it unchanged."""
+    partition re-read from its watermark) rewrites it unchanged.
+
+    Progress only moves forward: a second relay still behind on the partition (a rollout
+    overlaps two) neither moves its watermark back nor reopens it once finished."""
     tx.insert_or_update("Events", EVENT_COLUMNS, [_event_row(e) for e in events])
+    stored = tx.read("EventPartitions", ("Watermark", "Finished"), [(token,)])
+    if stored:
+        watermark = max(watermark, stored[0]["Watermark"])
+        finished = finished or stored[0]["Finished"]
     tx.update(
         "EventPartitions",
         ("PartitionToken", "Watermark", "Finished", "UpdatedAt"),
@@ -180,6 +252,11 @@ def read_sink_cursor(tx: Tx, sink_id: str) -> Place | None:
 
 
 def save_sink_cursor(tx: Tx, *, sink_id: str, place: Place) -> None:
+    """Move a delivery's cursor to ``place``, never back (two deliveries of one sink
+    overlap during a rollout: the one behind must not undo the other's progress)."""
+    stored = read_sink_cursor(tx, sink_id)
+    if stored is not None and stored.key() >= place.key():
+        return
     tx.insert_or_update(
         "EventSinkCursors",
         ("SinkId", "CommitTimestamp", "Position", "UpdatedAt"),
@@ -187,11 +264,16 @@ def save_sink_cursor(tx: Tx, *, sink_id: str, place: Place) -> None:
     )
 
 
-def dead_letter(tx: Tx, *, endpoint_id: str, event: Event, attempts: int, last_error: str) -> None:
+def dead_letter(
+    tx: Tx, *, endpoint_id: str, event_id: str, event: dict[str, Any], attempts: int,
+    last_error: str,
+) -> None:  # fmt: skip
+    """What an endpoint will not get: an event given up after its attempts, or a gap the
+    endpoint fell into (``event`` then describes the gap)."""
     tx.insert_or_update(
         "WebhookDeadLetters",
         ("EndpointId", "EventId", "Attempts", "LastError", "Event", "DeadAt"),
-        [(endpoint_id, event.id, attempts, last_error[:2000], json_to_column(event.to_json()),
+        [(endpoint_id, event_id, attempts, last_error[:2000], json_to_column(event),
           spanner.COMMIT_TIMESTAMP)],
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from api.deps import ReadCall
 from api.edge import EDGE_RESPONSES
 from api.errors import ValidationFailed, problem_responses
 from api.events import feed
+from api.events.feed import CursorExpired
 from api.events.model import InvalidCursor
 from api.events.schemas import EventPage
 
@@ -24,10 +25,12 @@ FEED_PARAMETERS = frozenset(("after", "limit"))
 @router.get(
     "/events",
     summary="The change feed: every committed change, in commit order, from a cursor",
-    description="Poll with the next_cursor of the last page. Events are served up to "
-    "complete_until only, so a cursor never skips an event. Dedupe by event id: a "
-    "restarted relay may store an event again, under the same id.",
-    responses=problem_responses(*AUTH_ERRORS, InvalidCursor),
+    description="Poll with the next_cursor of the last page. Events are served from "
+    "starts_at up to complete_until only, so a cursor never skips an event: one from "
+    "before starts_at (older than the 30 days events are kept, or before a gap an "
+    "operator accepted) is 410 cursor_expired. Dedupe by event id: a restarted relay may "
+    "store an event again, under the same id.",
+    responses=problem_responses(*AUTH_ERRORS, InvalidCursor, CursorExpired),
 )
 def list_events(
     request: Request,

@@ -28,3 +28,10 @@ class EventPage(BaseModel):
         description="Every event committed at or before this has been served by this feed "
         "(up to next_cursor). None until the relay has first run."
     )
+    starts_at: datetime | None = Field(
+        description="Where the feed begins: every event committed from this instant to "
+        "complete_until is served. The change stream's creation (so every change the "
+        "ledger ever committed), or a later start an operator accepted after an outage "
+        "longer than the stream's retention, or 30 days ago, whichever is latest. A "
+        "cursor from before it gets 410 cursor_expired. None until the relay has first run.",
+    )

@@ -14,19 +14,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from google.cloud import pubsub_v1, spanner  # type: ignore[attr-defined]
+from google.cloud.spanner_v1 import param_types
+from google.cloud.spanner_v1.database import Database
 
 from api.events.signing import verify
 from devtools.emulator import Emulator, free_port
+from devtools.pubsub import ensure_topic_and_subscription
 from devtools.pubsub import pubsub_emulator as make_pubsub_emulator
 from devtools.testdeps import PUBSUB_EMULATOR_ENV
 from tests.conftest import ExternalEmulator, LiveServer
-from tests.support import TEST_PROJECT, child_env, make_settings
+from tests.support import TEST_PROJECT, child_env, database_handle, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_KEY = b"0123456789abcdef0123456789abcdef"
@@ -76,6 +81,11 @@ class PipelineProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
+    def exit_code(self, timeout: float = 60) -> int:
+        """How the process ended (waiting for it, at most ``timeout``)."""
+        assert self.process is not None
+        return self.process.wait(timeout)
+
 
 @dataclass
 class Ledger:
@@ -85,6 +95,19 @@ class Ledger:
     http: httpx.Client
     start_pipeline: Callable[..., PipelineProcess]
     database: str
+    spanner: Database  # the database itself, for what no API does (forging, aging)
+
+    def sql(self, statement: str, params: dict[str, Any] | None = None) -> int:
+        """One DML statement, committed; the rows it changed."""
+        types = {k: _param_type(v) for k, v in (params or {}).items()}
+        changed: int = self.spanner.run_in_transaction(
+            lambda tx: tx.execute_update(statement, params=params, param_types=types)
+        )
+        return changed
+
+    def query(self, statement: str) -> list[list[Any]]:
+        with self.spanner.snapshot() as snapshot:
+            return [list(row) for row in snapshot.execute_sql(statement)]
 
     def feed(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """Every event the feed serves now, in its order."""
@@ -113,10 +136,19 @@ class Ledger:
             time.sleep(0.2)
 
 
+def _param_type(value: object) -> Any:
+    if isinstance(value, datetime):
+        return param_types.TIMESTAMP
+    if isinstance(value, int):
+        return param_types.INT64
+    return param_types.STRING
+
+
 @pytest.fixture
 def ledger_factory(
     emulator: Emulator | ExternalEmulator,
     ledger_database_factory: Callable[[], str],
+    spanner_client: spanner.Client,
     tmp_path: Path,
 ) -> Iterator[Callable[..., Ledger]]:
     made: list[tuple[LiveServer, httpx.Client, list[PipelineProcess]]] = []
@@ -127,16 +159,19 @@ def ledger_factory(
         http = httpx.Client(base_url=server.url, timeout=30)
         pipelines: list[PipelineProcess] = []
 
-        def start_pipeline(**extra: str) -> PipelineProcess:
+        def start_pipeline(*, wait: bool = True, **extra: str) -> PipelineProcess:
+            """The pipeline as a process; ``wait``: until its relay has begun."""
             env = child_env(emulator.address, database, **{**FAST_PIPELINE, **extra})
             log = tmp_path / f"pipeline-{database}.log"
             pipeline = PipelineProcess(env, log).start()
             pipelines.append(pipeline)
-            _wait_until_relaying(http, pipeline)
+            if wait:
+                _wait_until_relaying(http, pipeline)
             return pipeline
 
         made.append((server, http, pipelines))
-        return Ledger(server, http, start_pipeline, database)
+        handle = database_handle(spanner_client, database)
+        return Ledger(server, http, start_pipeline, database, handle)
 
     yield make
     for server, http, pipelines in made:
@@ -245,6 +280,73 @@ def webhook_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
         receiver.stop()
 
 
+class Subscriber:
+    """Pulls an ordered subscription into per-ordering-key lists, acking as it goes."""
+
+    def __init__(self, subscription: str) -> None:
+        self.subscription = subscription
+        self.client = pubsub_v1.SubscriberClient()
+        self.by_key: dict[str, list[dict[str, Any]]] = {}
+        self.attributes: list[dict[str, str]] = []
+        self.attributes_ok = True
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._pull, daemon=True)
+        self.thread.start()
+
+    def _pull(self) -> None:
+        while not self.stop.is_set():
+            response = self.client.pull(subscription=self.subscription, max_messages=500, timeout=5)
+            for received in response.received_messages:
+                message = received.message
+                event = json.loads(message.data)
+                self.attributes_ok &= message.attributes["event_id"] == event["id"]
+                self.attributes.append(dict(message.attributes))
+                self.by_key.setdefault(message.ordering_key, []).append(event)
+            if response.received_messages:
+                self.client.acknowledge(
+                    subscription=self.subscription,
+                    ack_ids=[r.ack_id for r in response.received_messages],
+                )
+
+    def ids(self) -> set[str]:
+        return {e["id"] for events in list(self.by_key.values()) for e in events}
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.client.close()
+
+
+@pytest.fixture
+def subscribe(pubsub_emulator: Emulator | ExternalEmulator) -> Iterator[Callable[[str], Subscriber]]:
+    """``subscribe(topic)``: the topic and an ordered subscription to it, pulled."""
+    subscribers: list[Subscriber] = []
+
+    def make(topic: str) -> Subscriber:
+        _, subscription = ensure_topic_and_subscription(
+            pubsub_emulator.address, TEST_PROJECT, topic, f"{topic[:200]}-sub"
+        )
+        assert subscription is not None
+        subscriber = Subscriber(subscription)
+        subscribers.append(subscriber)
+        return subscriber
+
+    yield make
+    for subscriber in subscribers:
+        subscriber.close()
+
+
+def first_seen(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deduplicated by id, in the order first received."""
+    seen: set[str] = set()
+    return [e for e in events if not (e["id"] in seen or seen.add(e["id"]))]  # type: ignore[func-returns-value]
+
+
+def in_order_of(events: list[dict[str, Any]], key: Callable[[dict[str, Any]], bool]) -> list[str]:
+    """The ids of the events ``key`` selects, deduplicated, in the order received."""
+    return [e["id"] for e in first_seen(events) if key(e)]
+
+
 def webhooks_env(*endpoints: tuple[str, str]) -> dict[str, str]:
     hooks = [{"id": name, "url": url, "secret": WEBHOOK_SECRET} for name, url in endpoints]
     return {"LEDGER_EVENTS_WEBHOOKS": json.dumps(hooks)}
@@ -254,4 +356,7 @@ def pubsub_env(pubsub_host: str, topic: str) -> dict[str, str]:
     return {"PUBSUB_EMULATOR_HOST": pubsub_host, "LEDGER_EVENTS_PUBSUB_TOPIC": topic}
 
 
-__all__ = ["TEST_PROJECT", "Ledger", "WebhookReceiver", "pubsub_env", "webhooks_env"]
+__all__ = [
+    "TEST_PROJECT", "Ledger", "Subscriber", "WebhookReceiver", "first_seen", "in_order_of",
+    "pubsub_env", "webhooks_env",
+]  # fmt: skip

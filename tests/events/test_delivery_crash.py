@@ -5,21 +5,22 @@ account's events in commit order."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-
 from devtools.emulator import Emulator
-from devtools.pubsub import ensure_topic_and_subscription
 from tests.conftest import ExternalEmulator
-from tests.events.conftest import Ledger, WebhookReceiver, pubsub_env, webhooks_env
-from tests.support import TEST_PROJECT
+from tests.events.conftest import (
+    Ledger,
+    Subscriber,
+    WebhookReceiver,
+    in_order_of,
+    pubsub_env,
+    webhooks_env,
+)
 
 ACCOUNTS = [f"acct-{i}" for i in range(6)]
 WORKERS = 4
@@ -42,62 +43,19 @@ def _workload(ledger: Ledger, worker: int) -> list[str]:
     return made
 
 
-def _first_seen(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    return [e for e in events if not (e["id"] in seen or seen.add(e["id"]))]  # type: ignore[func-returns-value]
-
-
 def _per_account(events: list[dict[str, Any]], account_id: str) -> list[str]:
-    return [e["id"] for e in _first_seen(events) if account_id in e["account_ids"]]
-
-
-class Subscriber:
-    """Pulls an ordered subscription into per-ordering-key lists, acking as it goes."""
-
-    def __init__(self, subscription: str) -> None:
-        self.subscription = subscription
-        self.client = pubsub_v1.SubscriberClient()
-        self.by_key: dict[str, list[dict[str, Any]]] = {}
-        self.attributes_ok = True
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._pull, daemon=True)
-        self.thread.start()
-
-    def _pull(self) -> None:
-        while not self.stop.is_set():
-            response = self.client.pull(subscription=self.subscription, max_messages=500, timeout=5)
-            for received in response.received_messages:
-                message = received.message
-                event = json.loads(message.data)
-                self.attributes_ok &= message.attributes["event_id"] == event["id"]
-                self.by_key.setdefault(message.ordering_key, []).append(event)
-            if response.received_messages:
-                self.client.acknowledge(
-                    subscription=self.subscription,
-                    ack_ids=[r.ack_id for r in response.received_messages],
-                )
-
-    def ids(self) -> set[str]:
-        return {e["id"] for events in list(self.by_key.values()) for e in events}
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        self.client.close()
+    return in_order_of(events, lambda e: account_id in e["account_ids"])
 
 
 def test_every_event_reaches_pubsub_and_webhooks_once_in_order_across_two_crashes(
     ledger_factory: Callable[[], Ledger],
     webhook_receiver: Callable[..., WebhookReceiver],
     pubsub_emulator: Emulator | ExternalEmulator,
+    subscribe: Callable[[str], Subscriber],
 ) -> None:
     ledger = ledger_factory()
     topic = f"events-{uuid.uuid4().hex[:8]}"
-    _, subscription = ensure_topic_and_subscription(
-        pubsub_emulator.address, TEST_PROJECT, topic, f"{topic}-sub"
-    )
-    assert subscription is not None
-    subscriber = Subscriber(subscription)
+    subscriber = subscribe(topic)
     receiver = webhook_receiver()
     env = {**pubsub_env(pubsub_emulator.address, topic), **webhooks_env(("erp", receiver.url))}
     pipeline = ledger.start_pipeline(**env)

@@ -141,7 +141,7 @@ def test_before_the_relay_ever_ran_the_feed_is_empty(ledger_factory: Callable[[]
 
     page = ledger.http.get("/v1/events").json()
 
-    assert page == {"items": [], "next_cursor": "start", "complete_until": None}
+    assert page == {"items": [], "next_cursor": "start", "complete_until": None, "starts_at": None}
 
 
 def test_a_malformed_cursor_is_a_422(ledger_factory: Callable[[], Ledger]) -> None:

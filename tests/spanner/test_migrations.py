@@ -26,6 +26,7 @@ from api.spanner.migrations import (
     load_migrations,
     schema_status,
 )
+from api.spanner.migrations.state import read_applied_times
 from tests.support import DDL_DIR, database_handle
 
 pytestmark = pytest.mark.emulator
@@ -216,6 +217,35 @@ def test_records_one_clean_version_row_and_a_history_row_per_file(
     assert history == [
         [m.version, False, m.filename, m.checksum, True, True] for m in load_migrations(ddl_dir)
     ]
+
+
+def test_records_when_each_statement_took_effect(database: Database, ddl_dir: Path) -> None:
+    apply_migrations(database, ddl_dir, emulator=True, out=quiet)
+    (created,) = query(database, "SELECT Created FROM SchemaMigrationsHistory WHERE Version = 3")[0]
+
+    applied_at, committed_at = read_applied_times(database, 3)
+
+    assert len(committed_at) == 2  # 0003_albums.sql: a table and its index
+    first, second = committed_at
+    assert first is not None and second is not None and applied_at is not None
+    assert created <= first <= second <= applied_at
+
+
+def test_a_statement_skipped_on_the_emulator_took_effect_at_no_time(
+    database: Database, ddl_dir: Path
+) -> None:
+    (ddl_dir / "0004_roles.sql").write_text(ROLES)
+    apply_migrations(database, ddl_dir, emulator=True, out=quiet)
+
+    _, committed_at = read_applied_times(database, 4)
+
+    assert [stamp is None for stamp in committed_at] == [True, True, False]
+
+
+def test_a_version_never_applied_has_no_times(database: Database, ddl_dir: Path) -> None:
+    apply_migrations(database, ddl_dir, emulator=True, out=quiet)
+
+    assert read_applied_times(database, 9) == (None, [])
 
 
 def test_second_run_is_a_noop(database: Database, ddl_dir: Path, mocker: MockerFixture) -> None:
@@ -494,6 +524,7 @@ def test_lock_is_renewed_while_spanner_works_on_a_long_operation(
     apply_migrations(database, first, emulator=True, out=quiet)
     operation = mocker.Mock()
     operation.result.side_effect = result
+    operation.metadata.commit_timestamps = []
     mocker.patch.object(database, "update_ddl", return_value=operation)
     apply_migrations(database, ddl_dir, emulator=True, out=quiet, lease_seconds=60)
     assert expiries[1] > expiries[0]

@@ -86,6 +86,7 @@ def test_reader_only_selects_the_ledger_and_the_schema_version(grants: Grants) -
         "TransferLabels": {"SELECT"},
         "Events": {"SELECT"},  # the pull feed (0012)
         "EventPartitions": {"SELECT"},  # its complete_until
+        "EventFeedStarts": {"SELECT"},  # its starts_at (0014)
         VERSION_TABLE: {"SELECT"},
     }
 
@@ -101,7 +102,9 @@ def test_relay_reads_the_change_stream_and_writes_only_its_own_tables(grants: Gr
         "EventPartitions": own,
         "EventSinkCursors": own,
         "WebhookDeadLetters": own,
+        "EventFeedStarts": own,
         VERSION_TABLE: {"SELECT"},
+        HISTORY_TABLE: {"SELECT"},  # when the change stream began (0014)
     }
 
 
@@ -117,6 +120,7 @@ def test_writer_writes_exactly_what_transfers_and_new_accounts_buffer(grants: Gr
         "TransferLabels": {"SELECT", "INSERT"},
         "Events": {"SELECT"},
         "EventPartitions": {"SELECT"},
+        "EventFeedStarts": {"SELECT"},
         VERSION_TABLE: {"SELECT"},
     }
 

@@ -5,7 +5,12 @@ A transfer concerns two accounts and an ordering key can be only one: so its eve
 published under each, with the same ``event_id`` attribute. ``primary="true"`` marks one
 copy (the debit account's): a subscription that wants each event once (a warehouse)
 filters on it, ``attributes.primary = "true"``; one that follows accounts dedupes by
-``event_id`` per account.
+``event_id`` per account. A transaction's own events (``transaction.*``) concern no
+account: they are published once, under the ordering key ``transaction:<id>``, so they
+arrive in their order (created, then posted or voided or expired, then reversed).
+
+Pub/Sub keeps an ordering key's order only among messages published in one region:
+with ``LEDGER_EVENTS_PUBSUB_REGION`` the relay publishes through that region's endpoint.
 
 A delivery batch goes out as few Publish requests as the limits allow (1,000 messages,
 10 MB each), one after the other, messages in commit order: within a request Pub/Sub
@@ -26,33 +31,50 @@ from typing import Any
 from google.auth.credentials import AnonymousCredentials
 from google.pubsub_v1 import PublisherClient, PubsubMessage
 
-from api.events.model import Event
+from api.events.feed import Gap
+from api.events.model import TRANSACTION_KEY_PREFIX, Event
 
 PUBLISH_TIMEOUT_SECONDS = 60.0
 MAX_MESSAGES_PER_REQUEST = 1000  # Pub/Sub's limits on one Publish request
 MAX_BYTES_PER_REQUEST = 9_000_000  # under 10 MB, leaving room for attributes and framing
 
 
-def publisher_client() -> PublisherClient:
+def publisher_client(region: str | None = None) -> PublisherClient:
     options: dict[str, Any] = {}
     emulator = os.environ.get("PUBSUB_EMULATOR_HOST")
     if emulator:  # as google.cloud.pubsub_v1 does it for the emulator
         options = {"client_options": {"api_endpoint": emulator},
                    "credentials": AnonymousCredentials()}  # fmt: skip
+    elif region:
+        options = {"client_options": {"api_endpoint": regional_endpoint(region)}}
     return PublisherClient(**options)
 
 
+def regional_endpoint(region: str) -> str:
+    """Pub/Sub's locational endpoint of ``region``: what it publishes stays there."""
+    return f"{region}-pubsub.googleapis.com:443"
+
+
 class PubSubDelivery:
-    def __init__(self, topic_path: str, publisher: PublisherClient | None = None) -> None:
+    def __init__(
+        self,
+        topic_path: str,
+        publisher: PublisherClient | None = None,
+        *,
+        region: str | None = None,
+    ) -> None:
         self.topic_path = topic_path
-        self.sink_id = f"pubsub:{topic_path}"
-        self._publisher = publisher or publisher_client()
+        self.sink_id = f"pubsub:{topic_path}"  # EventSinkCursors.SinkId holds any length
+        self._publisher = publisher or publisher_client(region)
 
     def deliver(self, events: list[Event], stop: threading.Event) -> None:
         for request in _requests(_messages(events)):
             self._publisher.publish(
                 topic=self.topic_path, messages=request, timeout=PUBLISH_TIMEOUT_SECONDS
             )
+
+    def skipped(self, gap: Gap) -> None:
+        """Nothing to tell subscribers of a gap: the runner's error log line is the alert."""
 
     def close(self) -> None:
         self._publisher.transport.close()
@@ -61,13 +83,21 @@ class PubSubDelivery:
 def _messages(events: list[Event]) -> Iterator[PubsubMessage]:
     for event in events:
         body = json.dumps(event.to_json(), separators=(",", ":")).encode()
-        for key, primary in _copies(event.account_ids):
+        common = {"event_id": event.id, "event_type": event.type}
+        if event.transaction_id is not None:
+            common["transaction_id"] = event.transaction_id
+        if not event.account_ids:  # a transaction's own event
+            key = TRANSACTION_KEY_PREFIX + (event.transaction_id or event.id)
+            yield PubsubMessage(
+                data=body, ordering_key=key, attributes={**common, "primary": "true"}
+            )
+            continue
+        for account, primary in _copies(event.account_ids):
             yield PubsubMessage(
                 data=body,
-                ordering_key=key,
-                attributes={"event_id": event.id, "event_type": event.type,
-                            "account_id": key, "primary": primary},
-            )  # fmt: skip
+                ordering_key=account,
+                attributes={**common, "account_id": account, "primary": primary},
+            )
 
 
 def _requests(messages: Iterator[PubsubMessage]) -> Iterator[list[PubsubMessage]]:
@@ -87,7 +117,5 @@ def _requests(messages: Iterator[PubsubMessage]) -> Iterator[list[PubsubMessage]
 
 
 def _copies(account_ids: Sequence[str]) -> list[tuple[str, str]]:
-    if not account_ids:
-        return [("", "true")]  # no account to order by (transaction.*)
     unique = list(dict.fromkeys(account_ids))
     return [(key, "true" if i == 0 else "false") for i, key in enumerate(unique)]

@@ -12,8 +12,8 @@ from typing import Protocol
 from api.events import repository
 from api.events.budget import background_call
 from api.events.config import EventSettings
-from api.events.feed import read_served
-from api.events.model import Event
+from api.events.feed import Gap, read_served
+from api.events.model import Event, Place
 from api.spanner.database import SpannerDatabase
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ class Delivery(Protocol):
 
     def deliver(self, events: list[Event], stop: threading.Event) -> None:
         """All of ``events`` delivered (or dead-lettered), or an exception."""
+
+    def skipped(self, gap: Gap) -> None:
+        """The delivery's cursor was behind the feed's start: ``gap`` is lost to it."""
 
 
 class DeliveryRunner:
@@ -58,18 +61,20 @@ class DeliveryRunner:
                     functools.partial(read_served, after=place, limit=batch),
                     call=background_call("events.delivery.read"),
                 )
-                if not served.events:
+                if served.gap is not None:
+                    log.error(
+                        "events delivery %s skipped: %s",
+                        self._delivery.sink_id, served.gap.describe(),
+                    )  # fmt: skip
+                    self._delivery.skipped(served.gap)
+                if not served.events and served.gap is None:
                     place = served.next  # nothing new to save; resume re-reads nothing
                     stop.wait(poll)
                     continue
-                self._delivery.deliver(served.events, stop)
+                if served.events:
+                    self._delivery.deliver(served.events, stop)
                 place = served.next or served.events[-1].place
-                self._db.write(
-                    functools.partial(
-                        repository.save_sink_cursor, sink_id=self._delivery.sink_id, place=place
-                    ),
-                    call=background_call("events.delivery.save"),
-                )
+                self._save(place)
                 failures = 0
             except Stopped:
                 return
@@ -77,3 +82,11 @@ class DeliveryRunner:
                 failures += 1
                 log.exception("events delivery %s failed; retrying", self._delivery.sink_id)
                 stop.wait(min(RETRY_CAP_SECONDS, 0.5 * 2 ** min(failures, 6)))
+
+    def _save(self, place: Place) -> None:
+        self._db.write(
+            functools.partial(
+                repository.save_sink_cursor, sink_id=self._delivery.sink_id, place=place
+            ),
+            call=background_call("events.delivery.save"),
+        )

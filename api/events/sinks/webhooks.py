@@ -2,24 +2,28 @@
 back-off, then dead-lettered; never in the ledger's write path.
 
 Deliveries to one endpoint run concurrently, but an event waits for the earlier events
-of every account it concerns: each account's events arrive in commit order.
+of every account it concerns, and of the transaction it is of (a transaction's events
+and its legs'): each account's and each transaction's events arrive in commit order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
 from api.events import repository
 from api.events.budget import background_call
 from api.events.config import EventSettings, WebhookEndpoint
-from api.events.model import Event
+from api.events.feed import Gap
+from api.events.model import Event, rfc3339
 from api.events.signing import webhook_headers
 from api.events.sinks.runner import Stopped
 from api.spanner.database import SpannerDatabase
@@ -27,6 +31,7 @@ from api.spanner.database import SpannerDatabase
 log = logging.getLogger(__name__)
 
 USER_AGENT = "spanner-ledger-webhooks/1"
+GAP_ID_PREFIX = "gap_"  # a dead letter's id for a gap, beside evt_ ids
 
 
 class WebhookDelivery:
@@ -52,10 +57,11 @@ class WebhookDelivery:
         latest: dict[str, Future[None]] = {}
         futures = []
         for event in wanted:
-            earlier = list({id(f): f for a in event.account_ids if (f := latest.get(a))}.values())
+            keys = event.ordering_keys
+            earlier = list({id(f): f for k in keys if (f := latest.get(k))}.values())
             future = self._pool.submit(self._deliver_one, event, earlier, stop)
-            for account in event.account_ids:
-                latest[account] = future
+            for key in keys:
+                latest[key] = future
             futures.append(future)
         for future in futures:
             future.result()  # Stopped, or a dead letter that could not be written
@@ -76,10 +82,31 @@ class WebhookDelivery:
             if attempt < self._settings.webhook_max_attempts and stop.wait(self._backoff(attempt)):
                 raise Stopped
         log.warning("webhook %s: %s dead-lettered: %s", self.endpoint.id, event.id, error)
+        self._dead_letter(event.id, event.to_json(), self._settings.webhook_max_attempts, error)
+
+    def skipped(self, gap: Gap) -> None:
+        """The endpoint fell behind the feed's start: the gap is dead-lettered, its reason
+        and bounds in place of an event, so an operator sees what it never got."""
+        gap_id = (
+            GAP_ID_PREFIX
+            + hashlib.sha256(
+                f"{rfc3339(gap.after.commit_timestamp)}|{gap.after.position}|"
+                f"{rfc3339(gap.starts_at)}".encode()
+            ).hexdigest()[:32]
+        )
+        description = {
+            "type": "delivery.gap",
+            "after": rfc3339(gap.after.commit_timestamp),
+            "starts_at": rfc3339(gap.starts_at),
+            "reason": gap.reason,
+        }
+        self._dead_letter(gap_id, description, 0, f"fell behind the feed: {gap.describe()}")
+
+    def _dead_letter(self, event_id: str, event: dict[str, Any], attempts: int, error: str) -> None:
         self._db.write(
             lambda tx: repository.dead_letter(
-                tx, endpoint_id=self.endpoint.id, event=event,
-                attempts=self._settings.webhook_max_attempts, last_error=error,
+                tx, endpoint_id=self.endpoint.id, event_id=event_id, event=event,
+                attempts=attempts, last_error=error,
             ),
             call=background_call("events.webhook.dead_letter"),
         )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from api.spanner.migrations.errors import (
     MigrationError,
     repair_hint,
 )
-from api.spanner.migrations.files import Migration, head, load_migrations
+from api.spanner.migrations.files import Migration, head, is_fgac_statement, load_migrations
 from api.spanner.migrations.lock import MigrationLock, read_lock
 from api.spanner.migrations.state import (
     State,
@@ -176,10 +177,15 @@ class _Runner:
             )
         self.out(f"applying {migration.filename} ({len(send)} statement(s))")
         started = time.monotonic()
-        if send:
-            self._send(migration, send)
+        committed = self._send(migration, send) if send else []
+        sent = iter(committed)
+        # One per statement of the file, in its order: None for one not sent here.
+        committed_at = [
+            None if is_fgac_statement(s) and skipped else next(sent, None)
+            for s in migration.statements
+        ]
         try:
-            self.database.run_in_transaction(self._finish_tx, migration)
+            self.database.run_in_transaction(self._finish_tx, migration, committed_at)
         except gexc.GoogleAPICallError as exc:
             raise MigrationError(
                 f"{migration.filename} was applied, but recording it failed: {exc.message}. "
@@ -247,7 +253,8 @@ class _Runner:
             if not state.held_by_other(self.lock.owner):
                 return
 
-    def _send(self, migration: Migration, statements: list[str]) -> None:
+    def _send(self, migration: Migration, statements: list[str]) -> list[datetime]:
+        """Apply ``statements``; when each took effect (the operation's commit timestamps)."""
         try:
             operation = submit_ddl(self.database, statements)
         except (gexc.InvalidArgument, gexc.FailedPrecondition) as exc:
@@ -285,7 +292,7 @@ class _Runner:
                 raise MigrationError(
                     f"{migration.filename} failed: {message}. " + self._dirty_hint(migration)
                 ) from exc
-            return
+            return list(getattr(operation.metadata, "commit_timestamps", None) or ())
 
     def _dirty_hint(self, migration: Migration) -> str:
         return f"The database is now dirty at version {migration.version}. " + repair_hint(
@@ -299,7 +306,9 @@ class _Runner:
         set_version(tx, self._previous, dirty=False)
         tx.delete(HISTORY_TABLE, KeySet(keys=[[migration.version]]))
 
-    def _finish_tx(self, tx: Any, migration: Migration) -> None:
+    def _finish_tx(
+        self, tx: Any, migration: Migration, committed_at: Sequence[datetime | None]
+    ) -> None:
         state = read_state(tx)
         if state.version != migration.version or not state.dirty:
             raise MigrationError(
@@ -308,6 +317,6 @@ class _Runner:
                 f"Check the schema and `{CLI} status`."
             )
         set_version(tx, migration.version, dirty=False)
-        record_applied(tx, migration)
+        record_applied(tx, migration, committed_at=committed_at)
         if state.lock.owner == self.lock.owner:
             self.lock.hold(tx, state.now)

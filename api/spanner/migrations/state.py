@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from google.api_core import exceptions as gexc
-from google.cloud.spanner_v1 import COMMIT_TIMESTAMP, KeySet
+from google.cloud.spanner_v1 import COMMIT_TIMESTAMP, KeySet, param_types
 from google.cloud.spanner_v1.database import Database
 
 from api.spanner.migrations.errors import ChecksumMismatchError, MigrationError
@@ -27,6 +27,7 @@ from api.spanner.migrations.tables import HISTORY_TABLE, VERSION_TABLE, table_mi
 __all__ = [
     "SchemaStatus",
     "State",
+    "read_applied_times",
     "read_history",
     "read_state",
     "read_version",
@@ -193,15 +194,25 @@ def record_claimed(tx: Any, migration: Migration) -> None:
     )
 
 
-def record_applied(tx: Any, migration: Migration, *, new: bool = False) -> None:
-    """Buffer ``migration``'s history row as applied and clean; ``new``: it has no row yet."""
+def record_applied(
+    tx: Any,
+    migration: Migration,
+    *,
+    new: bool = False,
+    committed_at: Sequence[datetime | None] = (),
+) -> None:
+    """Buffer ``migration``'s history row as applied and clean; ``new``: it has no row yet.
+    ``committed_at``: when each of its statements took effect, if known."""
     if new:
         row = _history_row(migration, dirty=False, applied_at=COMMIT_TIMESTAMP)
         tx.insert(HISTORY_TABLE, columns=_HISTORY_COLUMNS, values=[row])
         return
     tx.update(  # Created stays as the claim wrote it
         HISTORY_TABLE,
-        columns=["Version", "Dirty", "Modified", "Name", "Checksum", "AppliedAt"],
+        columns=[
+            "Version", "Dirty", "Modified", "Name", "Checksum", "AppliedAt",
+            "StatementsCommittedAt",
+        ],
         values=[
             [
                 migration.version,
@@ -210,9 +221,37 @@ def record_applied(tx: Any, migration: Migration, *, new: bool = False) -> None:
                 migration.filename,
                 migration.checksum,
                 COMMIT_TIMESTAMP,
+                list(committed_at) or None,
             ]
         ],
+    )  # fmt: skip
+
+
+def read_applied_times(
+    database: Database, version: int
+) -> tuple[datetime | None, list[datetime | None]]:
+    """When ``version`` was recorded as applied (None: it is not), and when each of its
+    statements took effect, in file order, as far as the runner recorded them (none for
+    a file applied by another tool, or before the runner recorded them)."""
+    sql = (
+        "SELECT AppliedAt, StatementsCommittedAt FROM SchemaMigrationsHistory "
+        "WHERE Version = @version AND NOT Dirty"
     )
+    try:
+        with database.snapshot() as snapshot:
+            rows = list(
+                snapshot.execute_sql(
+                    sql, params={"version": version}, param_types={"version": param_types.INT64}
+                )
+            )
+    except gexc.InvalidArgument as exc:
+        if table_missing(exc):
+            return None, []
+        raise
+    if not rows:
+        return None, []
+    applied_at, committed_at = rows[0]
+    return applied_at, list(committed_at or ())
 
 
 def _history_row(migration: Migration, *, dirty: bool, applied_at: Any) -> list[Any]:

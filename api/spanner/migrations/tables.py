@@ -3,7 +3,8 @@
 ``SchemaMigrations (Version, Dirty)`` holds ONE row, the current version (see ``state``).
 
 ``SchemaMigrationsHistory`` has one row per version: wrench's columns (``Version, Dirty,
-Created, Modified``) plus ``Name``, ``Checksum`` and ``AppliedAt``; a history table
+Created, Modified``) plus ``Name``, ``Checksum``, ``AppliedAt`` and
+``StatementsCommittedAt``; a history table
 created by wrench gets the extra columns added. Rows without a checksum (written by
 another tool) are not verified.
 
@@ -45,6 +46,7 @@ _TABLES: dict[str, str] = {
   Name STRING(MAX),
   Checksum STRING(64),
   AppliedAt TIMESTAMP OPTIONS (allow_commit_timestamp = true),
+  StatementsCommittedAt ARRAY<TIMESTAMP>,
 ) PRIMARY KEY (Version)""",
     LOCK_TABLE: f"""CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
   ID INT64,
@@ -63,6 +65,10 @@ _HISTORY_EXTRA_COLUMNS = {
     "Name": "STRING(MAX)",
     "Checksum": "STRING(64)",
     "AppliedAt": "TIMESTAMP OPTIONS (allow_commit_timestamp = true)",
+    # When each statement of the file took effect (the DDL operation's commit timestamps;
+    # NULL for one skipped on the emulator): the event relay starts reading its change
+    # stream exactly where the stream began.
+    "StatementsCommittedAt": "ARRAY<TIMESTAMP>",
 }
 
 

@@ -335,3 +335,5 @@ class EventPage(Response):
     next_cursor: str
     # Null until the relay has a watermark (nothing relayed yet).
     complete_until: datetime | None
+    # Where the feed begins; a cursor from before it is 410 cursor_expired.
+    starts_at: datetime | None
