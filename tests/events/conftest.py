@@ -318,7 +318,9 @@ class Subscriber:
 
 
 @pytest.fixture
-def subscribe(pubsub_emulator: Emulator | ExternalEmulator) -> Iterator[Callable[[str], Subscriber]]:
+def subscribe(
+    pubsub_emulator: Emulator | ExternalEmulator,
+) -> Iterator[Callable[[str], Subscriber]]:
     """``subscribe(topic)``: the topic and an ordered subscription to it, pulled."""
     subscribers: list[Subscriber] = []
 
