@@ -60,9 +60,9 @@ def record_lifecycle(
     record(scenarios.post_holds(url, hold_ids, clients, seconds, report.POST_HOLD))
 
 
-def _event_lag(host: str, seconds: float) -> list[events.Lag]:
+def _event_lag(emulator: Emulator, seconds: float) -> events.EventsBench:
     """The event pipeline last: its Pub/Sub emulator and relay would load the rest."""
-    return events.measure_all(host, max(seconds, 15.0))
+    return events.measure_all(emulator, max(seconds, 15.0))
 
 
 def _ceilings(
@@ -170,7 +170,7 @@ def main() -> int:
 
         _ceilings(host, args.accounts, args.seconds, lambda run: record(here(run)))
         cold_ms = _cold_start_ms(host)
-        lag = _event_lag(host, args.seconds)
+        lag = _event_lag(emulator, args.seconds)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -1,10 +1,21 @@
-"""End-to-end lag of the event pipeline: commit -> Pub/Sub receipt and -> webhook receipt,
-at a steady rate of single-transfer POSTs, and the pipeline process's CPU per event.
+"""The event pipeline's cost and lag, against the service's in the same run.
 
-``python -m bench.events [--seconds 15]`` writes docs/BENCHMARKS-events.md;
-``make bench`` runs it too. Lag is receipt time minus the event's commit timestamp
-(one machine, one clock). The rate is paced by the load generator (open loop): if the
-service cannot keep it, the achieved rate is what the report says.
+``python -m bench.events [--seconds 15]`` writes docs/BENCHMARKS-events.md; ``make
+bench`` runs it too. On these 2-core machines the pipeline shares the CPU and the
+emulator (one read-write transaction at a time) with the service, so it is measured in
+three ways, one after the other, on one database:
+
+1. **The service alone**: 32 clients of single POSTs, closed loop, no pipeline running:
+   its rate and its process CPU per transfer.
+2. **The pipeline on its own**: the events of pass 1 wait in the change stream; each part
+   then runs alone, as a process of its own (``python -m api.events --parts ...``), until
+   it has caught up, the service idle: its process CPU per event (from the moment the
+   process reports it runs, so its imports are not counted). The relay reads the stream
+   into Events; the Pub/Sub delivery and the webhook delivery each read Events and send.
+3. **The service with the pipeline beside it**, as deployed (one process, every part):
+   32 clients again: the rate the service sustains so, and commit -> Pub/Sub and commit
+   -> webhook lag over the ``transfer.created`` events of that pass (receipt time minus
+   commit timestamp, one clock; Pub/Sub: the primary copy).
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,32 +40,46 @@ from typing import Any
 import httpx
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
-from bench import cpu, harness
+from bench import cpu, harness, scenarios
 from devtools.emulator import Emulator, free_port
 from devtools.pubsub import ensure_topic_and_subscription, pubsub_emulator
 
 DOC = harness.ROOT / "docs" / "BENCHMARKS-events.md"
 KEY = os.urandom(32)
+CLIENTS = 32
 TARGET_P99_MS = 2000.0
-RATE = 300.0  # transfers/s, the issue's steady load
+TARGET_CPU_RATIO = 1.5  # a part's CPU per event against the service's per transfer
+DATABASE = "events"
+TOPIC = "ledger-events"
 
 
 @dataclass(frozen=True)
-class Lag:
-    shape: str
-    rate_asked: float
-    rate_achieved: float
+class Part:
+    name: str
     events: int
+    cpu_ms_per_event: float
+    seconds: float  # to catch up alone
+    emulator_cpu_ms_per_event: float  # what the part cost the Spanner emulator
+
+
+@dataclass(frozen=True)
+class EventsBench:
+    alone: scenarios.Measurement  # pass 1: the service, no pipeline
+    parts: list[Part]  # pass 2: each part on its own
+    beside: scenarios.Measurement  # pass 3: the service with the pipeline beside it
+    events: int  # pass 3's transfer.created events
     pubsub_p50_ms: float
     pubsub_p99_ms: float
     webhook_p50_ms: float
     webhook_p99_ms: float
-    pipeline_cpu_ms_per_event: float
+    pipeline_cpu_ms_per_event: float  # pass 3, the whole pipeline process
     missing_pubsub: int
     missing_webhook: int
 
 
 class Receipts:
+    """When each event first arrived."""
+
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
         self.committed: dict[str, float] = {}
@@ -67,6 +92,10 @@ class Receipts:
                 self.at[str(event["id"])] = now
                 stamp = datetime.fromisoformat(str(event["occurred_at"]))
                 self.committed[str(event["id"])] = stamp.timestamp()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.at)
 
     def lags_ms(self, ids: set[str]) -> list[float]:
         with self.lock:
@@ -92,131 +121,187 @@ def _webhook_server(receipts: Receipts) -> ThreadingHTTPServer:
     return server
 
 
-SINGLE = "single POSTs"
-BATCHES = "batches of 10"
-SHAPES = {SINGLE: 1, BATCHES: 10}
+class PipelineProcess:
+    """``python -m api.events --parts ...``; its CPU counted from when it runs."""
+
+    def __init__(self, env: dict[str, str], parts: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.events", "--parts", parts], cwd=harness.ROOT,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self.running = threading.Event()
+        self.cpu_at_start = 0.0
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.running.wait(60):
+            self.stop()
+            raise RuntimeError("the pipeline did not start:\n" + "".join(self.lines[-20:]))
+
+    def _read(self) -> None:
+        for line in self.process.stdout or ():
+            self.lines.append(line)
+            if not self.running.is_set() and "events pipeline running" in line:
+                self.cpu_at_start = cpu.process_seconds(self.process.pid)
+                self.running.set()
+
+    def cpu_seconds(self) -> float:
+        return cpu.process_seconds(self.process.pid) - self.cpu_at_start
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
 
 
-def _transfer(accounts: list[str], n: int) -> dict[str, object]:
-    debit, credit = accounts[n % len(accounts)], accounts[(n * 7 + 1) % len(accounts)]
-    if debit == credit:
-        credit = accounts[(n + 1) % len(accounts)]
-    return {"id": f"lag-{n:06d}", "debit_account_id": debit, "credit_account_id": credit,
-            "amount": 1}  # fmt: skip
+def _wait(condition: Callable[[], bool], timeout: float = 600) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("the pipeline did not catch up")
+        time.sleep(0.1)
+    return time.monotonic() - started
 
 
-def _paced_load(
-    url: str, accounts: list[str], rate: float, seconds: float, size: int
-) -> tuple[int, float]:
-    """Open loop: request k (``size`` transfers: one POST, or an atomic batch) is sent at
-    start + k * size / rate, whatever came back before."""
-    requests = int(rate * seconds) // size
-    local = threading.local()
-
-    def send(k: int, due: float) -> int:
-        pause = due - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        http = getattr(local, "http", None) or httpx.Client(base_url=url, timeout=30)
-        local.http = http
-        transfers = [_transfer(accounts, k * size + i) for i in range(size)]
-        if size == 1:
-            return int(http.post("/v1/transfers", json=transfers[0]).status_code == 201)
-        body = {"transfers": transfers, "atomic": True}
-        return size if http.post("/v1/transfers:batch", json=body).status_code in (200, 201) else 0
-
-    start = time.monotonic() + 0.5
-    with ThreadPoolExecutor(64) as pool:
-        futures = [pool.submit(send, k, start + k * size / rate) for k in range(requests)]
-        made = sum(f.result() for f in futures)
-    return made, made / (time.monotonic() - start)
+def _feed(http: httpx.Client) -> list[dict[str, Any]]:
+    """Every event the feed serves now."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000, **({"after": cursor} if cursor else {})}
+        page = http.get("/v1/events", params=params).json()
+        items += page["items"]
+        if len(page["items"]) < 1000:
+            return items
+        cursor = page["next_cursor"]
 
 
-def measure(
-    emulator_host: str, rate: float, seconds: float, shape: str = SINGLE, accounts: int = 100
-) -> Lag:
-    database = "events-" + ("single" if shape == SINGLE else "batches")
-    settings = harness.create_database(emulator_host, database)
-    receipts_pubsub, receipts_webhook = Receipts(), Receipts()
-    webhook = _webhook_server(receipts_webhook)
-    with pubsub_emulator() as pubsub, harness.service(emulator_host, database, {}) as url:
+def _feed_count(http: httpx.Client) -> int:
+    return len(_feed(http))
+
+
+def _created_since(http: httpx.Client, started: float) -> set[str]:
+    """The ids of the transfer.created events committed since ``started`` (epoch s)."""
+    return {
+        e["id"]
+        for e in _feed(http)
+        if e["type"] == "transfer.created"
+        and datetime.fromisoformat(e["occurred_at"]).timestamp() >= started
+    }
+
+
+def measure(emulator: Emulator, seconds: float, accounts: int = 100) -> EventsBench:
+    host = emulator.address
+    settings = harness.create_database(host, DATABASE)
+    pubsub_receipts, webhook_receipts = Receipts(), Receipts()
+    webhook = _webhook_server(webhook_receipts)
+    with pubsub_emulator() as pubsub, harness.service(host, DATABASE, {}) as url:
         _, subscription = ensure_topic_and_subscription(
-            pubsub.address, settings.project, "ledger-events", "bench"
+            pubsub.address, settings.project, TOPIC, "bench"
         )
         subscriber = pubsub_v1.SubscriberClient()
 
         def on_message(message: pubsub_v1.subscriber.message.Message) -> None:
             if message.attributes.get("primary") == "true":
-                receipts_pubsub.add(json.loads(message.data))
+                pubsub_receipts.add(json.loads(message.data))
             message.ack()
 
         streaming = subscriber.subscribe(subscription, on_message)
-        ids = harness.open_accounts(url, accounts, "lag")
         secret = "whsec_" + base64.b64encode(KEY).decode()
         hook = f"http://127.0.0.1:{webhook.server_port}/hook"
         env = {
-            **os.environ, "SPANNER_EMULATOR_HOST": emulator_host,
+            **os.environ, "SPANNER_EMULATOR_HOST": host,
             "LEDGER_PROJECT": settings.project, "LEDGER_SPANNER_INSTANCE": harness.INSTANCE,
-            "LEDGER_SPANNER_DATABASE": database, "LEDGER_LOG_LEVEL": "WARNING",
-            "PUBSUB_EMULATOR_HOST": pubsub.address, "LEDGER_EVENTS_PUBSUB_TOPIC": "ledger-events",
+            "LEDGER_SPANNER_DATABASE": DATABASE, "LEDGER_LOG_LEVEL": "INFO",
+            "PUBSUB_EMULATOR_HOST": pubsub.address, "LEDGER_EVENTS_PUBSUB_TOPIC": TOPIC,
             "LEDGER_EVENTS_WEBHOOKS": json.dumps([{"id": "bench", "url": hook, "secret": secret}]),
         }  # fmt: skip
-        pipeline = subprocess.Popen([sys.executable, "-m", "api.events"], cwd=harness.ROOT, env=env)
+        watched = cpu.Watched(emulator.pid or 0, harness.SERVICE_PIDS[url])
+        ids = harness.open_accounts(url, accounts, "lag")
+        http = httpx.Client(base_url=url, timeout=30)
         try:
-            with httpx.Client(base_url=url, timeout=10) as http:
-                while http.get("/v1/events").json()["complete_until"] is None:
-                    time.sleep(0.2)
-            time.sleep(1)
-            cpu_before = cpu.process_seconds(pipeline.pid)
-            made, achieved = _paced_load(url, ids, rate, seconds, SHAPES[shape])
-            with httpx.Client(base_url=url, timeout=30) as http:
-                expected = _feed_ids_after(http, made)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not (
-                expected <= receipts_pubsub.at.keys() and expected <= receipts_webhook.at.keys()
-            ):
-                time.sleep(0.2)
-            spent = cpu.process_seconds(pipeline.pid) - cpu_before
+            scenarios.single_posts(url, ids, 4, 2.0, "warm-up")
+            alone = cpu.measured(
+                watched,
+                lambda: scenarios.single_posts(url, ids, CLIENTS, seconds, "service alone"),
+            )
+            parts = _parts_alone(env, http, pubsub_receipts, webhook_receipts, emulator.pid or 0)
+            whole = PipelineProcess(env, "relay,pubsub,webhooks")
+            try:
+                before = whole.cpu_seconds()
+                started = time.time()
+                beside = cpu.measured(
+                    watched,
+                    lambda: scenarios.single_posts(
+                        url, ids, CLIENTS, seconds, "service, pipeline beside"
+                    ),
+                )
+                expected = _caught_up(http, started, beside.transfers)
+                _wait(
+                    lambda: (
+                        expected <= pubsub_receipts.at.keys()
+                        and expected <= webhook_receipts.at.keys()
+                    ),
+                    timeout=120,
+                )
+                spent = whole.cpu_seconds() - before
+            finally:
+                whole.stop()
         finally:
-            pipeline.send_signal(signal.SIGTERM)
-            pipeline.wait(20)
+            http.close()
             streaming.cancel()
             subscriber.close()
             webhook.shutdown()
-    pubsub_lags, webhook_lags = (
-        receipts_pubsub.lags_ms(expected),
-        receipts_webhook.lags_ms(expected),
-    )
-    return Lag(
-        shape=shape, rate_asked=rate, rate_achieved=achieved, events=len(expected),
+    pubsub_lags = pubsub_receipts.lags_ms(expected)
+    webhook_lags = webhook_receipts.lags_ms(expected)
+    return EventsBench(
+        alone=alone, parts=parts, beside=beside, events=len(expected),
         pubsub_p50_ms=_pct(pubsub_lags, 50), pubsub_p99_ms=_pct(pubsub_lags, 99),
         webhook_p50_ms=_pct(webhook_lags, 50), webhook_p99_ms=_pct(webhook_lags, 99),
         pipeline_cpu_ms_per_event=spent * 1000 / max(len(expected), 1),
-        missing_pubsub=len(expected - receipts_pubsub.at.keys()),
-        missing_webhook=len(expected - receipts_webhook.at.keys()),
+        missing_pubsub=len(expected - pubsub_receipts.at.keys()),
+        missing_webhook=len(expected - webhook_receipts.at.keys()),
     )  # fmt: skip
 
 
-def _feed_ids_after(http: httpx.Client, made: int) -> set[str]:
-    """The ids of the load's transfer.created events, once the feed has them all."""
+def _parts_alone(
+    env: dict[str, str], http: httpx.Client, pubsub: Receipts, webhook: Receipts, emulator_pgid: int
+) -> list[Part]:
+    """Each part of the pipeline on its own, through the backlog pass 1 left."""
+    upto = datetime.now().astimezone()  # the relay's first start: it reads from the beginning
+    waits: list[tuple[str, Callable[[], bool]]] = [
+        ("relay", lambda: _complete_past(http, upto)),
+        ("pubsub", lambda: pubsub.count() >= total),
+        ("webhooks", lambda: webhook.count() >= total),
+    ]
+    parts = []
+    total = 0
+    for name, caught_up in waits:
+        process = PipelineProcess(env, name)
+        emulator_before = cpu.group_seconds(emulator_pgid)
+        try:
+            took = _wait(caught_up)
+            total = total or _feed_count(http)
+            spent = process.cpu_seconds()
+            emulator = cpu.group_seconds(emulator_pgid) - emulator_before
+        finally:
+            process.stop()
+        per = 1000 / max(total, 1)
+        parts.append(Part(name, total, spent * per, took, emulator * per))
+    return parts
+
+
+def _complete_past(http: httpx.Client, instant: datetime) -> bool:
+    until = http.get("/v1/events").json()["complete_until"]
+    return until is not None and datetime.fromisoformat(until) >= instant
+
+
+def _caught_up(http: httpx.Client, started: float, made: int) -> set[str]:
+    """The ids of pass 3's transfer.created events, once the feed has them all."""
     deadline = time.monotonic() + 120
     while True:
-        ids, cursor = set(), None
-        while True:
-            page = http.get(
-                "/v1/events", params={"limit": 1000, **({"after": cursor} if cursor else {})}
-            ).json()
-            ids |= {e["id"] for e in page["items"] if _is_load(e)}
-            if len(page["items"]) < 1000:
-                break
-            cursor = page["next_cursor"]
+        ids = _created_since(http, started)
         if len(ids) >= made or time.monotonic() > deadline:
             return ids
         time.sleep(0.5)
-
-
-def _is_load(event: dict[str, Any]) -> bool:
-    return bool(event["type"] == "transfer.created" and event["data"]["id"].startswith("lag-"))
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -227,57 +312,75 @@ def _pct(values: list[float], pct: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
-def render(lags: list[Lag]) -> str:
-    def verdict(p99: float) -> str:
+def render(bench: EventsBench) -> str:
+    service_ms = bench.alone.service_cpu_ms or float("nan")
+
+    def cpu_verdict(ms: float) -> str:
+        ratio = ms / service_ms
+        met = "met" if ratio <= TARGET_CPU_RATIO else "**not met**"
+        return f"{ratio:.2f}x ({met})"
+
+    def lag_verdict(p99: float) -> str:
         return "met" if p99 <= TARGET_P99_MS else "**not met**"
 
-    def lag_cell(p50: float, p99: float) -> str:
-        return f"{p50:,.0f} / {p99:,.0f} ms ({verdict(p99)})"
-
-    rows = "\n".join(
-        f"| {lag.shape} | {lag.rate_asked:.0f} / {lag.rate_achieved:.0f} | {lag.events:,} "
-        f"| {lag_cell(lag.pubsub_p50_ms, lag.pubsub_p99_ms)} "
-        f"| {lag_cell(lag.webhook_p50_ms, lag.webhook_p99_ms)} "
-        f"| {lag.pipeline_cpu_ms_per_event:.2f} ms | {lag.missing_pubsub} / {lag.missing_webhook} |"
-        for lag in lags
+    parts = "\n".join(
+        f"| {p.name} | {p.events:,} | {p.seconds:.1f} s | {p.events / p.seconds:,.0f}/s "
+        f"| {p.cpu_ms_per_event:.3f} ms | {cpu_verdict(p.cpu_ms_per_event)} "
+        f"| {p.emulator_cpu_ms_per_event:.3f} ms |"
+        for p in bench.parts
     )
+    kept = bench.beside.transfers_per_second / bench.alone.transfers_per_second
     return f"""# Event pipeline benchmark
 
 Written by `make bench` (or `python -m bench.events`); one run on this machine (2 cores):
-a private Spanner emulator, the service as a uvicorn process, the pipeline
-(`python -m api.events`) as a process of its own, the gcloud SDK's Pub/Sub emulator, a
-local webhook receiver and the load generator, all on the same two cores. Load: transfers
-paced at the rate asked (open loop), as single POSTs or as atomic batches of 10. Lag:
-receipt time minus the event's commit timestamp (one clock), over the `transfer.created`
-events of the load (Pub/Sub: the primary copy). Target: p99 <= 2 s.
+a private Spanner emulator, the service as a uvicorn process, the pipeline as processes
+of its own (`python -m api.events`), the gcloud SDK's Pub/Sub emulator, a local webhook
+receiver and the load generator, all on the same two cores. How each figure is taken is
+in bench/events.py's docstring: the service alone, each part of the pipeline alone
+through the backlog the service left, then the two together.
 
-| load | rate asked / achieved (transfers/s) | events | commit -> Pub/Sub p50 / p99 | commit -> webhook p50 / p99 | pipeline CPU per event | not received (Pub/Sub / webhook) |
-|---|---|---|---|---|---|---|
-{rows}
+## The service alone (pass 1)
 
-Pipeline CPU per event: the pipeline process's own user+system time over the load
-(relay, Pub/Sub and webhook deliveries together) divided by the events. When the rate
-achieved is below the rate asked, the service (single POSTs: one commit group per few
-requests) is what could not keep up on this machine; when the lag grows through the run,
-the pipeline is. What adds to the lag even when it keeps up: events are stored in batches
-every `LEDGER_EVENTS_FLUSH_INTERVAL_MS` (100 ms), deliveries poll every
-`LEDGER_EVENTS_POLL_INTERVAL_MS` (200 ms), and on the emulator each of those reads and
-writes waits its turn behind the service's transactions (one read-write transaction at a
-time). A transfer is two Pub/Sub messages (one per account's ordering key).
+{CLIENTS} clients of single POSTs, closed loop, no pipeline: **{bench.alone.transfers_per_second:,.0f} transfers/s**, service CPU per transfer **{service_ms:.3f} ms** (emulator {bench.alone.emulator_cpu_ms:.3f} ms).
+
+## Each part of the pipeline alone (pass 2)
+
+The events pass 1 committed (and the accounts opened before it), read and sent by one
+part at a time, the service idle. Target: CPU per event at most {TARGET_CPU_RATIO}x the
+service's CPU per transfer of pass 1.
+
+| part | events | to catch up | rate | CPU per event | against the service's per transfer | the emulator's CPU per event |
+|---|---:|---:|---:|---:|---|---:|
+{parts}
+
+## The service with the pipeline beside it (pass 3)
+
+{CLIENTS} clients of single POSTs again, the pipeline running as deployed (one process,
+every part): **{bench.beside.transfers_per_second:,.0f} transfers/s**, {kept:.0%} of the
+rate without it (the emulator runs the pipeline's writes and the service's one at a time,
+and they share two cores). Lag over the pass's {bench.events:,} `transfer.created`
+events; target p99 at most {TARGET_P99_MS / 1000:.0f} s.
+
+| | p50 | p99 | verdict | not received |
+|---|---:|---:|---|---:|
+| commit -> Pub/Sub | {bench.pubsub_p50_ms:,.0f} ms | {bench.pubsub_p99_ms:,.0f} ms | {lag_verdict(bench.pubsub_p99_ms)} | {bench.missing_pubsub} |
+| commit -> webhook | {bench.webhook_p50_ms:,.0f} ms | {bench.webhook_p99_ms:,.0f} ms | {lag_verdict(bench.webhook_p99_ms)} | {bench.missing_webhook} |
+
+The whole pipeline process spent {bench.pipeline_cpu_ms_per_event:.3f} ms of CPU per event
+in this pass (relay and both deliveries; with the service beside it, its polls and
+flushes wait behind the service's transactions).
 """  # noqa: E501
 
 
-def write(lags: list[Lag]) -> Path:
-    DOC.write_text(render(lags))
+def write(bench: EventsBench) -> Path:
+    DOC.write_text(render(bench))
     return DOC
 
 
-def measure_all(emulator_host: str, seconds: float) -> list[Lag]:
-    lags = []
-    for shape in (SINGLE, BATCHES):
-        lags.append(measure(emulator_host, RATE, seconds, shape))
-        print(lags[-1], flush=True)
-    return lags
+def measure_all(emulator: Emulator, seconds: float) -> EventsBench:
+    result = measure(emulator, seconds)
+    print(result, flush=True)
+    return result
 
 
 def main() -> int:
@@ -286,9 +389,10 @@ def main() -> int:
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args()
     with Emulator() as emulator:
-        lags = measure_all(emulator.address, args.seconds)
+        result = measure_all(emulator, args.seconds)
+    print(render(result))
     if not args.no_docs:
-        print(f"wrote {write(lags)}")
+        print(f"wrote {write(result)}")
     return 0
 
 

@@ -10,6 +10,7 @@ the events (its log line starts with "events relay refused:": alert on it).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ from types import FrameType
 
 from api.config import Settings
 from api.events.config import EventSettings
-from api.events.pipeline import Pipeline, build_pipeline
+from api.events.pipeline import PARTS, Pipeline, build_pipeline
 from api.observability import configure_logging
 
 log = logging.getLogger("api.events")
@@ -28,10 +29,20 @@ log = logging.getLogger("api.events")
 EXIT_REFUSED = 3
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.events", description=__doc__)
+    parser.add_argument(
+        "--parts", default=",".join(PARTS),
+        help=f"what this process runs, of {', '.join(PARTS)} (default: all)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        parser.error(f"--parts takes some of {', '.join(PARTS)}; not {', '.join(unknown)}")
     settings = Settings()
     configure_logging(settings.log_level, settings.project)
-    pipeline = build_pipeline(settings, EventSettings())
+    pipeline = build_pipeline(settings, EventSettings(), parts)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("events pipeline: signal %d, stopping", signum)
@@ -44,14 +55,15 @@ def main() -> int:
         _serve_health(pipeline, int(port))
     pipeline.start()
     log.info(
-        "events pipeline running: relay and %d deliveries (%s)",
-        len(pipeline.runners), ", ".join(r.sink_id for r in pipeline.runners) or "feed only",
+        "events pipeline running: %s and %d deliveries (%s)",
+        "relay" if pipeline.relay is not None else "no relay", len(pipeline.runners),
+        ", ".join(r.sink_id for r in pipeline.runners) or "feed only",
     )  # fmt: skip
     try:
         pipeline.wait()
     finally:
         pipeline.close()
-    return EXIT_REFUSED if pipeline.relay.refused else 0
+    return EXIT_REFUSED if pipeline.refused else 0
 
 
 def _serve_health(pipeline: Pipeline, port: int) -> None:

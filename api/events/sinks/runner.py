@@ -76,6 +76,10 @@ class DeliveryRunner:
                 place = served.next or served.events[-1].place
                 self._save(place)
                 failures = 0
+                if len(served.events) < batch:
+                    # Caught up to the watermark: what comes next waits for the next
+                    # poll, in one batch, rather than a read and a commit per trickle.
+                    stop.wait(poll)
             except Stopped:
                 return
             except Exception:

