@@ -1,13 +1,14 @@
 # The two commands of the README's contract:
 #   make run   - the service on :8080 against a Spanner emulator (started if needed)
-#   make test  - lint, type-check, and every test against a private emulator
+#   make test  - what the suite needs from the machine (installed, or a clear stop), then
+#                lint, type-check, and every test against private emulators
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck pytest migrate bench clean venv lock
+.PHONY: run test testdeps lint format typecheck pytest migrate bench clean venv lock
 
 # Installs the locks, never the loose requirements*.txt: every package pinned with its
 # hashes (pip's hash-checking mode refuses anything else). Edit a requirements*.txt, then
@@ -20,7 +21,6 @@ $(STAMP): requirements-dev.lock clients/python/pyproject.toml
 	# our own code, so no hash; its dependencies and its build backend (setuptools) came
 	# hash-checked from the lock, so nothing is fetched here.
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e clients/python
-	@command -v chromium >/dev/null || echo "note: no chromium; tests/explorer will fail (apt-get install -y chromium, as .ci/run does)"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -28,7 +28,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m devtools.devserver
 
-test: lint typecheck pytest checkov
+# The one definition of the test suite: .ci/run is `make test`, and so is the build's
+# test step (cloudbuild.yaml). testdeps comes first: a missing browser or emulator stops
+# the run in seconds, not after the lint and half the tests.
+test: testdeps lint typecheck pytest checkov
+
+# devtools/testdeps.py: installs what apt-get can (chromium; with sudo unless root) and
+# names what it cannot (the emulators: README).
+testdeps: $(STAMP)
+	$(PY) -m devtools.testdeps --install
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

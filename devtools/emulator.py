@@ -74,7 +74,7 @@ def find_gateway() -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def _docker_answers() -> bool:
+def docker_answers() -> bool:
     docker = shutil.which("docker")
     if not docker:
         return False
@@ -97,7 +97,7 @@ def emulator_command(host: str = "127.0.0.1") -> EmulatorCommand:
             f"--grpc_binary={gateway.parent / 'emulator_main'}",
         ]
         return EmulatorCommand(argv, grpc_port, "binary")
-    if _docker_answers():
+    if docker_answers():
         argv = [
             "docker", "run", "--rm", "--init",
             "-p", f"{host}:{grpc_port}:9010",

@@ -19,6 +19,8 @@ locals {
     _SERVICE          = google_cloud_run_v2_service.ledger.name
     _BUILD_SA         = google_service_account.build.email
     _EMULATOR_VERSION = var.emulator_version
+    # The Pub/Sub emulator beside the test step (the Google Cloud CLI image, with Java).
+    _GCLOUD_EMULATORS_VERSION = var.gcloud_emulators_version
   }
 
   deploy_substitutions = {
@@ -33,8 +35,9 @@ locals {
     _MAX_INSTANCES    = tostring(var.max_instances)
     _CONCURRENCY      = tostring(var.concurrency)
     _TIMEOUT          = "${var.request_timeout_seconds}s"
-    # The event relay (events.tf) runs the same image; empty when it is not deployed.
-    _RELAY_SERVICE = var.events_enabled ? google_cloud_run_v2_service.relay[0].name : ""
+    # The event relay (events.tf) runs the same image; empty until it exists (a project's
+    # first deploy has no relay to ship: docs/DEPLOY.md, step 4) or without events.
+    _RELAY_SERVICE = local.relay_deployed ? google_cloud_run_v2_service.relay[0].name : ""
   }
 }
 

@@ -94,6 +94,18 @@ resource "google_cloud_run_v2_service" "ledger" {
         }
       }
 
+      # Resolved when an instance starts: a new key reaches the service with its next
+      # revision (docs/DEPLOY.md, "Secrets and their rotation").
+      env {
+        name = "LEDGER_PAGE_TOKEN_SECRET"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.page_token.secret_id
+            version = "latest"
+          }
+        }
+      }
+
       # Traffic only once Spanner answers and the schema is current (the deploy migrates
       # before it deploys). Up to 60 s: initial_delay + failure_threshold x period.
       # Probes are sent by Cloud Run to the container itself, not through the public
@@ -148,6 +160,8 @@ resource "google_cloud_run_v2_service" "ledger" {
     google_project_service.enabled["run.googleapis.com"],
     google_spanner_database_iam_member.runtime_fine_grained_access,
     google_spanner_database_iam_member.runtime_database_roles,
+    google_secret_manager_secret_version.page_token,
+    google_secret_manager_secret_iam_member.runtime_reads_page_token,
   ]
 }
 
@@ -184,6 +198,8 @@ resource "google_project_iam_custom_role" "run_service_iam_editor" {
     "run.services.getIamPolicy",
     "run.services.setIamPolicy",
   ]
+
+  depends_on = [google_project_service.enabled["iam.googleapis.com"]]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "deploy_keeps_service_private" {

@@ -154,6 +154,8 @@ resource "google_project_iam_custom_role" "spanner_migrator" {
     "spanner.databases.read",
     "spanner.databases.write",
   ]
+
+  depends_on = [google_project_service.enabled["iam.googleapis.com"]]
 }
 
 # Bound on this one database only.

@@ -78,6 +78,9 @@ resource "google_cloud_run_v2_job" "audit" {
             LEDGER_USE_DATABASE_ROLES = "true"
             LEDGER_READER_ROLE        = "ledger_reader"
             LEDGER_LOG_LEVEL          = var.log_level
+            # One pass, then exit: the Spanner client's built-in metrics would only be
+            # refused (this account may not write metrics) and nothing reads them.
+            SPANNER_DISABLE_BUILTIN_METRICS = "true"
           }
           content {
             name  = env.key

@@ -59,6 +59,8 @@ resource "google_monitoring_alert_policy" "server_errors" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_alert_policy" "latency" {
@@ -90,6 +92,8 @@ resource "google_monitoring_alert_policy" "latency" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_alert_policy" "spanner_cpu" {
@@ -121,6 +125,8 @@ resource "google_monitoring_alert_policy" "spanner_cpu" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 # The service as Service Monitoring sees it, and its two objectives.
@@ -128,6 +134,8 @@ resource "google_monitoring_custom_service" "ledger" {
   project      = var.project_id
   service_id   = "${var.service_name}-api"
   display_name = "ledger API (Cloud Run ${var.service_name})"
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }
 
 resource "google_monitoring_slo" "availability" {
@@ -231,4 +239,72 @@ resource "google_monitoring_dashboard" "ledger" {
       ]
     }
   })
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
+}
+
+# The event relay refuses to start rather than skip events it can no longer read: on a
+# first start after the change stream's 7-day retention, or after being down longer than
+# that. It logs one ERROR line whose message begins "events relay refused:" and exits 3;
+# Cloud Run restarts it, and it refuses again, so this fires until someone decides
+# (docs/OPERATIONS.md, "The relay refused to start").
+locals {
+  relay_refused_filter = join(" AND ", [
+    "resource.type = \"cloud_run_revision\"",
+    "resource.labels.service_name = \"${var.relay_service_name}\"",
+    "severity = ERROR",
+    "jsonPayload.message =~ \"^events relay refused:\"",
+  ])
+}
+
+resource "google_logging_metric" "relay_refused" {
+  count = var.events_enabled ? 1 : 0
+
+  project     = var.project_id
+  name        = "${var.relay_service_name}-refused"
+  description = "Starts of the event relay that refused to skip events (a gap past the change stream's retention)."
+  filter      = local.relay_refused_filter
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [google_project_service.enabled["logging.googleapis.com"]]
+}
+
+resource "google_monitoring_alert_policy" "relay_refused" {
+  count = var.events_enabled ? 1 : 0
+
+  project      = var.project_id
+  display_name = "ledger: the event relay refused to start"
+  combiner     = "OR"
+  severity     = "CRITICAL"
+
+  conditions {
+    display_name = "events relay refused (log lines), 5 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.relay_refused[0].name}\" AND resource.type = \"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "The event relay (Cloud Run ${var.relay_service_name}) will not start: the change stream no longer holds where it must resume (first start more than 7 days after the stream was created, or down for longer), so events would be lost silently. No event is relayed, delivered or added to the feed until an operator accepts the gap: events_start_at and events_accept_gap = true in Terraform (LEDGER_EVENTS_START_AT, LEDGER_EVENTS_ACCEPT_GAP). The log line says where it had to start. See docs/OPERATIONS.md, \"The relay refused to start\"."
+  }
+
+  notification_channels = var.alert_notification_channels
+
+  depends_on = [google_project_service.enabled["monitoring.googleapis.com"]]
 }

@@ -87,3 +87,28 @@ output "audit_job" {
   description = "The Cloud Run job that runs python -m api.audit (docs/OPERATIONS.md)."
   value       = google_cloud_run_v2_job.audit.name
 }
+
+output "relay_service" {
+  description = "The event relay's Cloud Run service (null until events_relay_image creates it: docs/DEPLOY.md, step 4)."
+  value       = one(google_cloud_run_v2_service.relay[*].name)
+}
+
+output "relay_service_account_email" {
+  description = "The event relay's identity (Spanner role ledger_relay only; publishes to the events topic)."
+  value       = one(google_service_account.relay[*].email)
+}
+
+output "events_topic" {
+  description = "The Pub/Sub topic the relay publishes to (null without events)."
+  value       = one(google_pubsub_topic.events[*].name)
+}
+
+output "webhooks_secret" {
+  description = "The Secret Manager secret that holds LEDGER_EVENTS_WEBHOOKS (null without events)."
+  value       = one(google_secret_manager_secret.webhooks[*].secret_id)
+}
+
+output "page_token_secret" {
+  description = "The Secret Manager secret that holds LEDGER_PAGE_TOKEN_SECRET."
+  value       = google_secret_manager_secret.page_token.secret_id
+}

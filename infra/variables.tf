@@ -50,7 +50,7 @@ variable "spanner_database_name" {
 }
 
 variable "spanner_version_retention_period" {
-  description = "How far back stale reads and point-in-time recovery can go (as_of balances read within it; docs/OPERATIONS.md restores to any second in it)."
+  description = "How far back point-in-time recovery (docs/OPERATIONS.md restores to any second in it) and stale reads can go. Not as_of balances: those read the entries, at any age."
   type        = string
   default     = "7d"
 }
@@ -194,13 +194,13 @@ variable "cpu_always_allocated" {
 }
 
 variable "ingress" {
-  description = "Who can reach the service over the network: INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER. IAM (run.invoker) is required in every case."
+  description = "Who can reach the service over the network. Only INGRESS_TRAFFIC_ALL works with this delivery: the deploy's smoke test calls the new revision's tag URL from Cloud Build's default pool, which is outside every VPC, so with internal ingress no deploy could ever pass it and move traffic. Callers are limited by IAM instead (run.invoker, invoker_members) and by the app's own token check. See docs/DEPLOY.md, \"Ingress\"."
   type        = string
   default     = "INGRESS_TRAFFIC_ALL"
 
   validation {
-    condition     = contains(["INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"], var.ingress)
-    error_message = "ingress must be INGRESS_TRAFFIC_ALL, INGRESS_TRAFFIC_INTERNAL_ONLY or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER."
+    condition     = var.ingress == "INGRESS_TRAFFIC_ALL"
+    error_message = "Internal ingress (INGRESS_TRAFFIC_INTERNAL_ONLY, INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER) would refuse the deploy's smoke test, which calls the tag URL from outside the VPC: every deploy would fail before moving traffic. See docs/DEPLOY.md, \"Ingress\"."
   }
 }
 
@@ -258,6 +258,17 @@ variable "session_mode" {
   validation {
     condition     = contains(["pooled", "multiplexed"], var.session_mode)
     error_message = "session_mode must be pooled or multiplexed."
+  }
+}
+
+variable "page_token_secret_generation" {
+  description = "Generation of LEDGER_PAGE_TOKEN_SECRET (secrets.tf): raise it by one to rotate the key that signs page tokens. The new key reaches the service with its next revision; page tokens signed with the old one are then refused (422 invalid_page_token), so callers start those listings again. See docs/DEPLOY.md, \"Secrets and their rotation\"."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.page_token_secret_generation >= 1 && floor(var.page_token_secret_generation) == var.page_token_secret_generation
+    error_message = "page_token_secret_generation is a whole number from 1."
   }
 }
 
@@ -384,6 +395,12 @@ variable "emulator_version" {
   default     = "1.5.28"
 }
 
+variable "gcloud_emulators_version" {
+  description = "Google Cloud CLI version of the image (gcr.io/google.com/cloudsdktool/google-cloud-cli:<version>-emulators) whose Pub/Sub emulator the build's test step runs against (_GCLOUD_EMULATORS_VERSION in cloudbuild.yaml). Google deletes these images a year after their release: keep it recent."
+  type        = string
+  default     = "592.0.0"
+}
+
 variable "aws_account_id" {
   description = "12-digit AWS account whose Lambda runs the ledger (the Lambda path). Empty disables the AWS workload identity provider."
   type        = string
@@ -423,4 +440,59 @@ variable "events_topic" {
   description = "Pub/Sub topic the relay publishes events to (ordering key: the account)."
   type        = string
   default     = "ledger-events"
+}
+
+variable "events_relay_image" {
+  description = "The image the relay service is created with: the ledger image the project's first deploy shipped, by digest (docs/DEPLOY.md, step 4). Empty (the default): no relay service yet - a first apply has neither an image that runs the relay nor its database role (the first deploy's migration creates it). Every later deploy ships the relay (cloudbuild-deploy.yaml); Terraform ignores the image once the service exists."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.events_relay_image == "" || can(regex("@sha256:[0-9a-f]{64}$", var.events_relay_image))
+    error_message = "events_relay_image is an image by digest (<repository>/<image>@sha256:...): the one the ledger serves."
+  }
+}
+
+variable "events_start_at" {
+  description = "LEDGER_EVENTS_START_AT of the relay, with LEDGER_EVENTS_ACCEPT_GAP = events_accept_gap: an RFC 3339 instant from which the relay reads the change stream when it refused to start (a first start after the stream's 7-day retention, or down longer than that). Empty (the default): the relay reads from where it must, and refuses a gap. See docs/OPERATIONS.md, \"The relay refused to start\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.events_start_at == "" || can(formatdate("YYYY", var.events_start_at))
+    error_message = "events_start_at is an RFC 3339 instant, e.g. 2026-12-01T09:58:00Z."
+  }
+}
+
+variable "events_accept_gap" {
+  description = "LEDGER_EVENTS_ACCEPT_GAP: with events_start_at, the relay starts there although events before it will never be relayed (the feed then reports starts_at). Set only together with events_start_at."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.events_accept_gap || var.events_start_at != ""
+    error_message = "events_accept_gap accepts the gap before events_start_at: set both."
+  }
+}
+
+variable "events_subscriptions" {
+  description = "Pull subscriptions on the events topic, one per consuming service: subscription id -> the IAM members that consume it (roles/pubsub.subscriber on that subscription only). Each is ordered (each account's events in commit order), filtered to attributes.primary = \"true\" (each event once), keeps messages 7 days, never expires, and after events_max_delivery_attempts failed deliveries moves a message to the dead-letter topic <events_topic>-dead-letter (kept in its subscription of the same name). Empty (the default): none; docs/EVENTS.md gives the same as commands."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for members in values(var.events_subscriptions) : alltrue([for m in members : !contains(["allUsers", "allAuthenticatedUsers"], m) && can(regex("^(user|group|serviceAccount):", m))])])
+    error_message = "Consumers are user:, group: or serviceAccount: members; never allUsers or allAuthenticatedUsers."
+  }
+}
+
+variable "events_max_delivery_attempts" {
+  description = "Deliveries of a message to an events subscription before it goes to the dead-letter topic (Pub/Sub allows 5 to 100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.events_max_delivery_attempts >= 5 && var.events_max_delivery_attempts <= 100
+    error_message = "events_max_delivery_attempts must be between 5 and 100."
+  }
 }

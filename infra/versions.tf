@@ -1,10 +1,17 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # 1.11: write-only arguments (secrets.tf: the page-token key never reaches the state).
+  required_version = ">= 1.11.0"
 
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 6.11.0, < 7.0.0" # 6.11: google_spanner_instance.default_backup_schedule_type
+      source = "hashicorp/google"
+      # 6.11: google_spanner_instance.default_backup_schedule_type;
+      # 6.23: google_secret_manager_secret_version.secret_data_wo
+      version = ">= 6.23.0, < 7.0.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.7.1, < 4.0.0" # 3.7.1: the ephemeral random_password
     }
   }
 

@@ -26,13 +26,15 @@ from api.spanner.migrations import apply_migrations
 from api.storage import build_client
 from devtools.admin import drop_database, ensure_instance_and_database
 from devtools.emulator import Emulator, free_port
+from devtools.testdeps import SPANNER_EMULATOR_ENV
 from tests.support import DDL_DIR, TEST_INSTANCE, database_handle, make_settings
 
 _db_counter = itertools.count(1)
 
 
 class ExternalEmulator:
-    """An emulator somebody else runs (LEDGER_TEST_EMULATOR_HOST, e.g. in Cloud Build)."""
+    """An emulator somebody else runs (LEDGER_TEST_EMULATOR_HOST or
+    LEDGER_TEST_PUBSUB_EMULATOR_HOST: the containers beside the build's test step)."""
 
     def __init__(self, address: str) -> None:
         self.address = address
@@ -40,7 +42,7 @@ class ExternalEmulator:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator | ExternalEmulator]:
-    external = os.environ.get("LEDGER_TEST_EMULATOR_HOST")
+    external = os.environ.get(SPANNER_EMULATOR_ENV)
     if external:
         os.environ["SPANNER_EMULATOR_HOST"] = external
         yield ExternalEmulator(external)

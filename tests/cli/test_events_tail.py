@@ -35,6 +35,7 @@ def feed(request: httpx.Request) -> httpx.Response:
             "items": items,
             "next_cursor": str(start + len(items)),
             "complete_until": "2026-12-01T00:00:09Z",
+            "starts_at": "2026-12-01T00:00:00Z",
         },
     )
 

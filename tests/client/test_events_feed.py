@@ -1,8 +1,8 @@
 """The events feed in the client, against the contract of GET /v1/events.
 
 The endpoint lands with the event relay; until then the feed is served here by an
-httpx.MockTransport that follows the contract (items, next_cursor, complete_until;
-invalid_cursor as a 422 problem). Once main has api/events/, these move to the service.
+httpx.MockTransport that follows the contract (items, next_cursor, complete_until,
+starts_at; invalid_cursor as a 422 problem). Once main has api/events/, these move to the service.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def feed(request: httpx.Request) -> httpx.Response:
         "items": items,
         "next_cursor": f"c{start + len(items)}",
         "complete_until": "2026-12-01T00:00:10Z",
+        "starts_at": "2026-12-01T00:00:00Z",
     }
     return httpx.Response(200, json=body)
 

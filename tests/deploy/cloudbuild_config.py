@@ -67,6 +67,21 @@ def script(s: dict[str, Any]) -> str:
     return str(args[3])
 
 
+def sidecars(steps: list[dict[str, Any]]) -> dict[str, str]:
+    """The containers the build starts beside its steps (`docker run --detach
+    --name=NAME --network=cloudbuild IMAGE ARGS...`): NAME to "IMAGE ARGS..."."""
+    found = {}
+    for s in steps:
+        text = script(s) if s.get("entrypoint") == "bash" else " ".join(s.get("args", []))
+        for run in re.findall(r"docker run (.*?)(?:\n(?!\s)|$)", text.replace("\\\n", " ")):
+            words = run.split()
+            if "--detach" in words and "--network=cloudbuild" in words:
+                [name] = [w.split("=", 1)[1] for w in words if w.startswith("--name=")]
+                image = next(i for i, w in enumerate(words) if not w.startswith("--"))
+                found[name] = " ".join(words[image:])
+    return found
+
+
 def env_of(s: dict[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in s.get("env", []))
 

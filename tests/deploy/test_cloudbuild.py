@@ -27,6 +27,7 @@ from tests.deploy.cloudbuild_config import (
     position,
     render,
     script,
+    sidecars,
     step,
     substitution_refs,
 )
@@ -50,9 +51,9 @@ def steps(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_steps_run_in_build_order(steps):
     order = [
-        "start-emulator",
+        "start-emulators",
         "test",
-        "stop-emulator",
+        "stop-emulators",
         "find-pushed-image",
         "build-image",
         "push-image",
@@ -96,25 +97,29 @@ def test_build_runs_as_its_dedicated_service_account(config):
 # --- 1. tests against an emulator --------------------------------------------------
 
 
-def test_emulator_runs_detached_on_the_build_network_before_the_tests(steps):
-    emulator = step(steps, "start-emulator")
-    args = emulator["args"]
-    assert position(steps, "start-emulator") < position(steps, "test")
-    assert args[0] == "run"
-    assert "--detach" in args
-    assert "--network=cloudbuild" in args
-    assert args[-1].startswith("gcr.io/cloud-spanner-emulator/emulator:")
+def test_the_emulators_run_detached_on_the_build_network_before_the_tests(steps):
+    assert position(steps, "start-emulators") < position(steps, "test")
+    runs = sidecars(steps)
+    assert set(runs) == {"spanner-emulator", "pubsub-emulator"}
+    assert runs["spanner-emulator"].startswith("gcr.io/cloud-spanner-emulator/emulator:")
+    assert runs["pubsub-emulator"].startswith("gcr.io/google.com/cloudsdktool/google-cloud-cli:")
+    assert "gcloud beta emulators pubsub start --host-port=0.0.0.0:8085" in runs["pubsub-emulator"]
 
 
-def test_tests_are_pointed_at_the_build_emulator(steps):
-    name = next(
-        a.split("=", 1)[1] for a in step(steps, "start-emulator")["args"] if a.startswith("--name=")
-    )
-    assert env_of(step(steps, "test"))["LEDGER_TEST_EMULATOR_HOST"] == f"{name}:9010"
+def test_the_emulators_are_removed_after_the_tests(steps):
+    assert step(steps, "stop-emulators")["args"] == [
+        "rm", "--force", *sorted(sidecars(steps), reverse=True),
+    ]  # fmt: skip
 
 
-def test_test_step_runs_the_full_test_command(steps):
-    assert re.search(r"^\s*make test\s*$", args_text(step(steps, "test")), re.MULTILINE)
+def test_tests_are_pointed_at_the_build_emulators(steps):
+    env = env_of(step(steps, "test"))
+    assert env["LEDGER_TEST_EMULATOR_HOST"] == "spanner-emulator:9010"
+    assert env["LEDGER_TEST_PUBSUB_EMULATOR_HOST"] == "pubsub-emulator:8085"
+
+
+def test_test_step_runs_exactly_what_ci_runs(steps):
+    assert script(step(steps, "test")).rstrip().splitlines()[-1] == ".ci/run"
 
 
 # --- 2-3. build and push, once per commit -------------------------------------------------

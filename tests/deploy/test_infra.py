@@ -18,6 +18,7 @@ from tests.deploy.hcl import (
     PUBLIC_MEMBERS,
     attribute,
     blocks,
+    local_map,
     nested,
     source,
     string_list,
@@ -55,7 +56,9 @@ def test_no_binding_grants_anything_to_the_public(iam_members):
         assert not any(p in member for p in PUBLIC_MEMBERS), name
 
 
-@pytest.mark.parametrize("variable", ["invoker_members", "deploy_approvers"])
+@pytest.mark.parametrize(
+    "variable", ["invoker_members", "deploy_approvers", "events_subscriptions"]
+)
 def test_member_variables_refuse_public_members(variable):
     body = blocks("variable")[variable]
     assert "validation" in body
@@ -117,6 +120,8 @@ def test_runtime_account_holds_fine_grained_spanner_roles_metric_and_trace_write
     assert grants_to(iam_members, RUNTIME) == [
         ("google_project_iam_member", '"roles/cloudtrace.agent"'),
         ("google_project_iam_member", '"roles/monitoring.metricWriter"'),
+        # LEDGER_PAGE_TOKEN_SECRET (secrets.tf)
+        ("google_secret_manager_secret_iam_member", '"roles/secretmanager.secretAccessor"'),
         ("google_spanner_database_iam_member", '"roles/spanner.databaseRoleUser"'),
         ("google_spanner_database_iam_member", '"roles/spanner.fineGrainedAccessUser"'),
     ]
@@ -434,6 +439,7 @@ def test_alerts_cover_errors_latency_spanner_cpu_and_the_error_budget(alerts):
     assert sorted(alerts) == [
         "google_monitoring_alert_policy.availability_burn",
         "google_monitoring_alert_policy.latency",
+        "google_monitoring_alert_policy.relay_refused",
         "google_monitoring_alert_policy.server_errors",
         "google_monitoring_alert_policy.spanner_cpu",
     ]
@@ -533,3 +539,204 @@ def test_hold_expiry_account_gets_ledger_write_and_no_more_in_the_app():
         '{ for sa in google_service_account.hold_expiry : sa.email => ["ledger.write"] }'
         in mapping.group(1)
     )
+
+
+# --- nothing is created before its API is enabled -------------------------------------------
+
+# Resource types and the API that serves them (apis.tf enables them; the project-level
+# IAM resources go through Resource Manager, which DEPLOY.md enables before any apply).
+API_OF = {
+    "google_artifact_registry_": "artifactregistry.googleapis.com",
+    "google_cloud_run_v2_": "run.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
+    "google_cloudbuild_trigger": "cloudbuild.googleapis.com",
+    "google_iam_workload_identity_pool": "iam.googleapis.com",
+    "google_logging_metric": "logging.googleapis.com",
+    "google_monitoring_": "monitoring.googleapis.com",
+    "google_project_iam_custom_role": "iam.googleapis.com",
+    "google_pubsub_": "pubsub.googleapis.com",
+    "google_secret_manager_": "secretmanager.googleapis.com",
+    "google_service_account": "iam.googleapis.com",
+    "google_spanner_": "spanner.googleapis.com",
+    "google_storage_bucket": "storage.googleapis.com",
+}
+
+
+def apis_awaited(resources: dict[str, str], key: str, seen: set[str] | None = None) -> set[str]:
+    """The APIs ``key`` waits for: named in its depends_on, or awaited by a resource it
+    refers to (Terraform creates that one first)."""
+    seen = seen if seen is not None else set()
+    if key in seen:
+        return set()
+    seen.add(key)
+    body = resources[key]
+    awaited = set(re.findall(r'google_project_service\.enabled\["([a-z.]+)"\]', body))
+    for kind, name in re.findall(r"(?<![.\w])(google_[a-z0-9_]+)\.([a-z0-9_]+)", body):
+        if f"{kind}.{name}" in resources:
+            awaited |= apis_awaited(resources, f"{kind}.{name}", seen)
+    return awaited
+
+
+def test_every_resource_waits_for_its_api_to_be_enabled():
+    resources = blocks("resource")
+    early = [
+        (key, api)
+        for key in sorted(resources)
+        for prefix, api in API_OF.items()
+        if key.startswith(prefix) and api not in apis_awaited(resources, key)
+    ]
+    assert early == []
+
+
+def test_every_api_awaited_is_enabled():
+    [body] = blocks("resource", "google_project_service").values()
+    enabled = set(re.findall(r'"([a-z]+\.googleapis\.com)"', source()))
+    assert "local.services" in body
+    assert set(API_OF.values()) <= enabled
+
+
+# --- the event relay: created on a migrated database, regional, its refusal alerted ---------
+
+
+@pytest.fixture(scope="module")
+def relay() -> str:
+    return blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.relay"]
+
+
+def test_the_relay_exists_only_once_it_has_an_image_that_runs_it(relay):
+    # Not on the placeholder: it has no Python, and the first deploy has yet to create the
+    # relay's database role.
+    assert attribute(relay, "count") == "local.relay_deployed ? 1 : 0"
+    assert re.search(
+        r'relay_deployed = var\.events_enabled && var\.events_relay_image != ""', source()
+    )
+    assert attribute(relay, "image") == "var.events_relay_image"
+    assert attribute(blocks("variable")["events_relay_image"], "default") == '""'
+
+
+def test_the_deploy_ships_the_relay_only_once_it_exists():
+    substitutions = local_map("deploy_substitutions")
+    assert substitutions["_RELAY_SERVICE"] == (
+        'local.relay_deployed ? google_cloud_run_v2_service.relay[0].name : ""'
+    )
+
+
+def relay_env() -> str:
+    env = re.search(r"relay_env = merge\((.*?)\n  \)", source(), re.DOTALL)
+    assert env is not None
+    return env.group(1)
+
+
+def test_the_relay_reads_its_environment_from_one_place(relay):
+    assert attribute(relay, "for_each") == "local.relay_env"
+
+
+def test_the_relay_publishes_through_the_regional_endpoint_of_the_deployment_region():
+    assert re.search(r"^\s*LEDGER_EVENTS_PUBSUB_REGION\s*= var\.region$", relay_env(), re.M)
+
+
+def test_a_gap_is_accepted_only_when_an_operator_sets_where_the_relay_starts():
+    assert re.search(
+        r"LEDGER_EVENTS_START_AT\s*= var\.events_start_at\s*"
+        r"LEDGER_EVENTS_ACCEPT_GAP = tostring\(var\.events_accept_gap\)\s*"
+        r'\} : name => value if var\.events_start_at != ""',
+        relay_env(),
+    )
+    assert attribute(blocks("variable")["events_accept_gap"], "default") == "false"
+
+
+def test_a_refusing_relay_is_counted_from_its_log_and_alerts():
+    [metric] = blocks("resource", "google_logging_metric").values()
+    assert attribute(metric, "filter") == "local.relay_refused_filter"
+    refused = re.search(r"relay_refused_filter = join\(\" AND \", \[(.*?)\]\)", source(), re.S)
+    assert refused is not None
+    for clause in (
+        'resource.labels.service_name = \\"${var.relay_service_name}\\"',
+        "severity = ERROR",
+        'jsonPayload.message =~ \\"^events relay refused:\\"',
+    ):
+        assert clause in refused.group(1)
+    alert = blocks("resource", "google_monitoring_alert_policy")[
+        "google_monitoring_alert_policy.relay_refused"
+    ]
+    assert "logging.googleapis.com/user/${google_logging_metric.relay_refused[0].name}" in alert
+    assert "docs/OPERATIONS.md" in alert
+
+
+# --- secrets: every secret a service reads has a version from the first apply on --------------
+
+
+def test_every_secret_a_cloud_run_service_reads_has_a_version_it_waits_for():
+    versions = blocks("resource", "google_secret_manager_secret_version")
+    for name, body in blocks("resource", "google_cloud_run_v2_service").items():
+        for secret in re.findall(r"secret\s*=\s*google_secret_manager_secret\.(\w+)", body):
+            [version] = [
+                key
+                for key, v in versions.items()
+                if f"google_secret_manager_secret.{secret}" in (attribute(v, "secret") or "")
+            ]
+            depends = re.search(r"depends_on = \[(.*?)\n  \]", body, re.DOTALL)
+            assert depends is not None and version in depends.group(1), (name, secret)
+
+
+def test_the_page_token_key_comes_from_secret_manager_and_never_reaches_the_state():
+    ledger = blocks("resource", "google_cloud_run_v2_service")["google_cloud_run_v2_service.ledger"]
+    assert re.search(
+        r'name = "LEDGER_PAGE_TOKEN_SECRET"\s*value_source \{\s*secret_key_ref \{\s*'
+        r"secret\s*= google_secret_manager_secret\.page_token\.secret_id",
+        ledger,
+    )
+    version = blocks("resource", "google_secret_manager_secret_version")[
+        "google_secret_manager_secret_version.page_token"
+    ]
+    assert attribute(version, "secret_data_wo") == "ephemeral.random_password.page_token.result"
+    assert attribute(version, "secret_data") is None
+    assert 'required_version = ">= 1.11.0"' in source()  # write-only arguments
+
+
+def test_the_webhooks_secret_starts_with_no_endpoint_and_nothing_secret():
+    version = blocks("resource", "google_secret_manager_secret_version")[
+        "google_secret_manager_secret_version.webhooks_none"
+    ]
+    assert attribute(version, "secret_data") == '"[]"'
+
+
+# --- subscriptions: ordered, each event once, dead letters kept ------------------------------
+
+
+def test_subscriptions_are_ordered_primary_only_and_dead_letter_what_fails():
+    body = blocks("resource", "google_pubsub_subscription")["google_pubsub_subscription.events"]
+    assert attribute(body, "enable_message_ordering") == "true"
+    assert attribute(body, "filter") == '"attributes.primary = \\"true\\""'
+    assert attribute(nested(body, "expiration_policy") or "", "ttl") == '""'
+    dead_letter = nested(body, "dead_letter_policy") or ""
+    assert attribute(dead_letter, "dead_letter_topic") == (
+        "google_pubsub_topic.events_dead_letter[0].id"
+    )
+    kept = blocks("resource", "google_pubsub_subscription")
+    assert attribute(kept["google_pubsub_subscription.events_dead_letter"], "topic") == (
+        "google_pubsub_topic.events_dead_letter[0].id"
+    )
+
+
+def test_consumers_may_read_their_subscription_and_nothing_else(iam_members):
+    consumers = iam_members["google_pubsub_subscription_iam_member.consumers"]
+    assert attribute(consumers, "role") == '"roles/pubsub.subscriber"'
+    assert attribute(consumers, "subscription") == (
+        "google_pubsub_subscription.events[each.value.id].name"
+    )
+    assert "validation" in blocks("variable")["events_subscriptions"]
+
+
+# --- the audit job, ingress ---------------------------------------------------------------
+
+
+def test_the_audit_job_exports_no_client_metrics():
+    [body] = blocks("resource", "google_cloud_run_v2_job").values()
+    assert re.search(r'SPANNER_DISABLE_BUILTIN_METRICS\s*=\s*"true"', body)
+
+
+def test_internal_ingress_is_refused_since_the_smoke_test_calls_from_outside_the_vpc():
+    body = blocks("variable")["ingress"]
+    assert attribute(body, "condition") == 'var.ingress == "INGRESS_TRAFFIC_ALL"'
+    assert "smoke test" in (attribute(body, "error_message") or "")

@@ -1,6 +1,10 @@
 """``make run`` as a newcomer runs it: the service, the event pipeline and both emulators
 come up; a transfer reaches the feed and the local Pub/Sub subscription; Ctrl-C stops
-every process it started."""
+every process it started.
+
+Where the test harness is given emulators run elsewhere (the build's containers), ``make
+run`` is given them too, as a user who exported their addresses: it then starts only
+the pipeline."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
 from devtools.devserver import EVENTS_SUBSCRIPTION
 from devtools.emulator import free_port
+from devtools.testdeps import PUBSUB_EMULATOR_ENV, SPANNER_EMULATOR_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,8 +31,19 @@ def _env(port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env.pop("SPANNER_EMULATOR_HOST", None)
     env.pop("PUBSUB_EMULATOR_HOST", None)
-    return {**env, "PORT": str(port), "LEDGER_EVENTS_HEARTBEAT_MS": "300",
-            "LEDGER_EVENTS_POLL_INTERVAL_MS": "50"}  # fmt: skip
+    env.update({"PORT": str(port), "LEDGER_EVENTS_HEARTBEAT_MS": "300",
+                "LEDGER_EVENTS_POLL_INTERVAL_MS": "50"})  # fmt: skip
+    if spanner := os.environ.get(SPANNER_EMULATOR_ENV):
+        # A database of its own: other tests share that emulator.
+        env.update(SPANNER_EMULATOR_HOST=spanner, LEDGER_SPANNER_DATABASE=f"devserver-{port}")
+    if pubsub := os.environ.get(PUBSUB_EMULATOR_ENV):
+        env["PUBSUB_EMULATOR_HOST"] = pubsub
+    return env
+
+
+def _emulators_started() -> int:
+    """How many emulators `make run` starts itself: those it is not given."""
+    return sum(not os.environ.get(name) for name in (SPANNER_EMULATOR_ENV, PUBSUB_EMULATOR_ENV))
 
 
 def _alive(pid: int) -> bool:
@@ -66,7 +82,7 @@ def _wait_until_relaying(
 def _assert_all_stopped(log: Path) -> None:
     output = log.read_text()
     pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", output)]
-    assert len(set(pids)) == 3, output  # Spanner emulator, Pub/Sub emulator, pipeline
+    assert len(set(pids)) == _emulators_started() + 1, output  # the emulators, the pipeline
     time.sleep(1)
     assert [pid for pid in set(pids) if _alive(pid)] == [], output
 

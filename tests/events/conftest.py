@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from api.events.signing import verify
 from devtools.emulator import Emulator, free_port
 from devtools.pubsub import ensure_topic_and_subscription
 from devtools.pubsub import pubsub_emulator as make_pubsub_emulator
+from devtools.testdeps import PUBSUB_EMULATOR_ENV
 from tests.conftest import ExternalEmulator, LiveServer
 from tests.support import TEST_PROJECT, child_env, database_handle, make_settings
 
@@ -189,7 +191,11 @@ def _wait_until_relaying(http: httpx.Client, pipeline: PipelineProcess) -> None:
 
 
 @pytest.fixture(scope="session")
-def pubsub_emulator() -> Iterator[Emulator]:
+def pubsub_emulator() -> Iterator[Emulator | ExternalEmulator]:
+    external = os.environ.get(PUBSUB_EMULATOR_ENV)
+    if external:
+        yield ExternalEmulator(external)
+        return
     with make_pubsub_emulator() as running:
         yield running
 
@@ -312,7 +318,9 @@ class Subscriber:
 
 
 @pytest.fixture
-def subscribe(pubsub_emulator: Emulator) -> Iterator[Callable[[str], Subscriber]]:
+def subscribe(
+    pubsub_emulator: Emulator | ExternalEmulator,
+) -> Iterator[Callable[[str], Subscriber]]:
     """``subscribe(topic)``: the topic and an ordered subscription to it, pulled."""
     subscribers: list[Subscriber] = []
 

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from devtools.emulator import Emulator
+from tests.conftest import ExternalEmulator
 from tests.events.conftest import (
     Ledger,
     Subscriber,
@@ -49,7 +50,7 @@ def _per_account(events: list[dict[str, Any]], account_id: str) -> list[str]:
 def test_every_event_reaches_pubsub_and_webhooks_once_in_order_across_two_crashes(
     ledger_factory: Callable[[], Ledger],
     webhook_receiver: Callable[..., WebhookReceiver],
-    pubsub_emulator: Emulator,
+    pubsub_emulator: Emulator | ExternalEmulator,
     subscribe: Callable[[str], Subscriber],
 ) -> None:
     ledger = ledger_factory()

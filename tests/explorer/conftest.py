@@ -2,24 +2,21 @@
 Playwright's Python API; Playwright's own browsers are never downloaded), against the
 real app served over real HTTP with the explorer on.
 
-No Chromium is a failure, not a skip: CI installs it (.ci/run).
+No Chromium is a failure, not a skip: ``make test`` installs it first (devtools/testdeps.py).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from ledger_client import LedgerClient, RetryPolicy
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from devtools.emulator import Emulator
+from devtools.testdeps import chromium_path
 from tests.conftest import LiveServer
 from tests.support import make_settings
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +30,9 @@ def explorer_server(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")
-    if not executable:
-        pytest.fail("chromium is not installed (apt-get install -y chromium; .ci/run does it)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("chromium is not on PATH: `make test` installs it (devtools/testdeps.py)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(executable), headless=True)
         yield launched
