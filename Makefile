@@ -53,7 +53,7 @@ pytest: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 migrate: $(STAMP)
-	$(PY) -m api.spanner.migrations $(MIGRATE_ARGS)
+	$(PY) -m api.migrate $(MIGRATE_ARGS)
 
 # checkov (infrastructure-as-code scanner) lives in its own venv: its pins conflict with
 # the app's. Zero failed checks allowed; every skip is inline, with its reason. checkov

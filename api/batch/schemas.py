@@ -38,7 +38,7 @@ class BatchReverse(TransferReverse):
 
 
 def _batch_op(item: Any) -> str:
-    """An item without ``op`` is a transfer (or hold); with it, a call on one."""
+    """An item without ``op`` is a transfer (or hold); with it, an action on one."""
     if isinstance(item, dict):
         op = item.get("op", "create")
         return op if isinstance(op, str) else "invalid"

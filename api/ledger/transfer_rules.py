@@ -152,7 +152,7 @@ def expire(state: CommitState, order: ExpireOrder) -> Outcome:
 
 
 def refuse_leg(transfer: TransferRecord, action: str) -> None:
-    """A leg lives with its transaction: no call on one leg alone."""
+    """A leg lives with its transaction: no action on one leg alone."""
     if transfer.transaction_id is not None:
         raise TransferInTransaction(
             f"Transfer {transfer.id!r} is a leg of transaction {transfer.transaction_id!r}: "
