@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from api.ids import LEG_SEPARATOR
 
@@ -36,6 +36,24 @@ class AccountState:
     closed: bool = False
     lower_bound: int | None = None  # on the balance, holds counted; None: unbounded
     upper_bound: int | None = None
+
+    def booked(
+        self, *, debits_posted: int, credits_posted: int, debits_pending: int,
+        credits_pending: int,
+    ) -> Self:  # fmt: skip
+        """This account with these totals and one more entry. A copy of the instance's
+        fields, not ``dataclasses.replace``: that re-runs ``__init__`` over every field,
+        ~6 against ~1 us, and a transfer books two accounts (tests/ledger/test_rules.py
+        pins the result to replace's)."""
+        changed = object.__new__(type(self))
+        fields = changed.__dict__
+        fields.update(self.__dict__)
+        fields["debits_posted"] = debits_posted
+        fields["credits_posted"] = credits_posted
+        fields["debits_pending"] = debits_pending
+        fields["credits_pending"] = credits_pending
+        fields["version"] = self.version + 1
+        return changed
 
     @property
     def balance(self) -> int:

@@ -277,13 +277,11 @@ def _book(
 ) -> None:  # fmt: skip
     """Change ``account``'s totals by these amounts and record it as its next entry: the
     money that moved (credits less debits) and the change of what holds reserve."""
-    changed = dataclasses.replace(
-        account,
+    changed = account.booked(
         debits_posted=account.debits_posted + debits_posted,
         credits_posted=account.credits_posted + credits_posted,
         debits_pending=account.debits_pending + debits_pending,
         credits_pending=account.credits_pending + credits_pending,
-        version=account.version + 1,
     )
     state.put_account(changed)
     state.add_entry(

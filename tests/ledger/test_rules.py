@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
+from api.accounts.model import AccountRecord
 from api.config import Settings
 from api.ids import INT64_MAX
 from api.ledger.apply import apply, apply_all
@@ -252,3 +254,19 @@ def test_a_hold_too_close_to_expiry_to_post_can_still_be_voided() -> None:
     book = hold_posting(prompt_commit_in=1.2)
     outcome = book.apply(ResolveOrder("h1", "void"))
     assert outcome.transfer is not None and outcome.transfer.status == "voided"
+
+
+def test_booking_an_account_copies_it_as_replace_would() -> None:
+    record = AccountRecord(
+        id="a", currency="USD", debits_must_not_exceed_credits=True,
+        credits_must_not_exceed_debits=False, debits_posted=1, credits_posted=2,
+        debits_pending=3, credits_pending=4, version=5, lower_bound=-9, upper_bound=9,
+        metadata={"k": 1}, request_hash="h", created_at=T0, updated_at=T0, labels={"x": "y"},
+    )  # fmt: skip
+    booked = record.booked(debits_posted=10, credits_posted=20, debits_pending=30,
+                           credits_pending=40)  # fmt: skip
+    assert booked == dataclasses.replace(
+        record, debits_posted=10, credits_posted=20, debits_pending=30, credits_pending=40,
+        version=6,
+    )  # fmt: skip
+    assert type(booked) is AccountRecord and record.version == 5
