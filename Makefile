@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test testdeps lint format typecheck pytest migrate bench clean venv lock
+.PHONY: run test testdeps lint imports format typecheck pytest migrate bench clean venv lock
 
 # Installs the locks, never the loose requirements*.txt: every package pinned with its
 # hashes (pip's hash-checking mode refuses anything else). Edit a requirements*.txt, then
@@ -38,9 +38,18 @@ test: testdeps lint typecheck pytest checkov
 testdeps: $(STAMP)
 	$(PY) -m devtools.testdeps --install
 
+# The import contracts (pyproject.toml's [tool.devtools.imports.*], devtools/imports.py):
+# no cycles, layers that point down. lint checks those named here; `make imports` checks
+# every one. `api` joins once api/ledger/ exists (issue 23): LINT_IMPORTS := client api.
+LINT_IMPORTS := client
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m devtools.imports $(LINT_IMPORTS)
+
+imports: $(STAMP)
+	$(PY) -m devtools.imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
