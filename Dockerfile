@@ -34,7 +34,7 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --requirement requirements.lock
 
 # The application: the entrypoints, the package, and the schema (read by /readyz and by
-# `python -m api.spanner.migrations up`, which the build runs from this same image).
+# `python -m api.migrate up`, which the build runs from this same image).
 COPY main.py ./
 COPY api/ ./api/
 COPY spanner_ddl/ ./spanner_ddl/

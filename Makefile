@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test testdeps lint format typecheck pytest migrate bench clean venv lock
+.PHONY: run test testdeps lint imports format typecheck pytest migrate bench clean venv lock
 
 # Installs the locks, never the loose requirements*.txt: every package pinned with its
 # hashes (pip's hash-checking mode refuses anything else). Edit a requirements*.txt, then
@@ -38,9 +38,18 @@ test: testdeps lint typecheck pytest checkov
 testdeps: $(STAMP)
 	$(PY) -m devtools.testdeps --install
 
+# The import contracts (pyproject.toml's [tool.devtools.imports.*], devtools/imports.py):
+# no cycles, layers that point down. lint checks those named here; `make imports` checks
+# every one.
+LINT_IMPORTS := client api
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m devtools.imports $(LINT_IMPORTS)
+
+imports: $(STAMP)
+	$(PY) -m devtools.imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -53,7 +62,7 @@ pytest: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 migrate: $(STAMP)
-	$(PY) -m api.spanner.migrations $(MIGRATE_ARGS)
+	$(PY) -m api.migrate $(MIGRATE_ARGS)
 
 # checkov (infrastructure-as-code scanner) lives in its own venv: its pins conflict with
 # the app's. Zero failed checks allowed; every skip is inline, with its reason. checkov

@@ -20,6 +20,7 @@ from api.auth import Authenticator
 from api.auth.middleware import AuthenticationMiddleware
 from api.backend_errors import map_backend_error
 from api.balances.router import router as balances_router
+from api.batch.router import router as batch_router
 from api.config import Settings, get_settings
 from api.edge import install_edge
 from api.errors import (
@@ -104,8 +105,8 @@ def create_app(
     _install_error_handlers(app, settings)
     # FastAPI tries the routers in this order, route by route, for every request: the
     # writes and balance reads that make up the traffic first, the probes last.
-    routers = (transfers_router, transactions_router, balances_router, accounts_router,
-               events_router, health_router)  # fmt: skip
+    routers = (transfers_router, transactions_router, batch_router, balances_router,
+               accounts_router, events_router, health_router)  # fmt: skip
     for router in routers:
         app.include_router(router)
     if settings.explorer_enabled:

@@ -13,7 +13,7 @@ from google.auth.exceptions import DefaultCredentialsError
 from pydantic import ValidationError
 
 from api.config import Settings, get_settings
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import DeadlinePassed
 from api.storage import build_client, spanner_config
@@ -73,7 +73,7 @@ class ToolFailed(Exception):
 
 def run_on_database(
     args: argparse.Namespace,
-    work: Callable[[SpannerDatabase, Call, str], T],
+    work: Callable[[SpannerDatabase, Budget, str], T],
     *,
     tag: str,
     what: str,
@@ -92,7 +92,7 @@ def run_on_database(
         database = SpannerDatabase(spanner_config(settings), client, role=role(settings))
         database.open()
         try:
-            return work(database, Call(deadline=time.monotonic() + args.timeout, tag=tag), where)
+            return work(database, Budget(deadline=time.monotonic() + args.timeout, tag=tag), where)
         finally:
             database.close()
     except DeadlinePassed as exc:

@@ -3,7 +3,7 @@
 The request log middleware opens a ``RequestRecord`` (the deadline, and the meter its
 log line reads) on the ASGI scope's state; a route's one dependency (api.deps) turns
 it, with the verified principal, into the frozen ``RequestContext`` that routers pass
-to services, and services turn into a ``Call`` for each piece of Spanner work.
+to services, and services turn into a ``Budget`` for each piece of Spanner work.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.spanner.call import Call, CallMeter, compose_tag
+from api.spanner.budget import Budget, SpannerMeter, compose_tag
 
 STATE_KEY = "ledger_request"
 
@@ -21,7 +21,7 @@ STATE_KEY = "ledger_request"
 @dataclass
 class RequestRecord:
     deadline: float  # time.monotonic() after which no Spanner call may start
-    meter: CallMeter = field(default_factory=CallMeter)
+    meter: SpannerMeter = field(default_factory=SpannerMeter)
     principal: str | None = None
 
 
@@ -40,7 +40,7 @@ def find_record(scope: Mapping[str, Any]) -> RequestRecord | None:
 class RequestContext:
     deadline: float
     principal: str | None = None
-    meter: CallMeter | None = None
+    meter: SpannerMeter | None = None
 
     @classmethod
     def starting_now(
@@ -49,7 +49,7 @@ class RequestContext:
         """A context of its own (tools, tests, work outside an HTTP request)."""
         return cls(deadline=time.monotonic() + timeout_seconds, principal=principal)
 
-    def call(self, action: str) -> Call:
-        """The ``Call`` for one piece of this request's Spanner work."""
+    def budget(self, action: str) -> Budget:
+        """The ``Budget`` for one piece of this request's Spanner work."""
         meters = (self.meter,) if self.meter is not None else ()
-        return Call(self.deadline, compose_tag(action, self.principal), meters)
+        return Budget(self.deadline, compose_tag(action, self.principal), meters)

@@ -1,6 +1,6 @@
 """What a route needs of its request, resolved by ONE dependency per route.
 
-A v1 route declares ``call: ReadCall`` or ``call: WriteCall``: the principal the
+A v1 route declares ``caller: ReadAccess`` or ``caller: WriteAccess``: the principal the
 middleware verified, checked for the scope; one of its rate-limit tokens spent; its
 budget (``ctx``); the settings; and the started runtime (Spanner handles, the transfer
 writer). One dependency rather than one for each: FastAPI's resolution of a
@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import READ, WRITE, Principal, authorized
 from api.config import Scope, Settings
 from api.context import RequestContext, find_record
+from api.ledger.writer import LedgerWriter
 from api.pagination import TokenSigner
 from api.ratelimit import enforce_rate_limit
 from api.runtime import Runtime
 from api.storage import DatabaseHandles
-from api.transfers.writer import TransferWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,8 @@ class Caller:
         return self.runtime.databases
 
     @property
-    def writer(self) -> TransferWriter:
-        return self.runtime.transfer_writer
+    def writer(self) -> LedgerWriter:
+        return self.runtime.ledger_writer
 
     @property
     def token_signer(self) -> TokenSigner:
@@ -87,7 +87,7 @@ def _requiring(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
         enforce_rate_limit(request, principal)
         return await _caller(request, principal)
 
-    dependency.__name__ = "call_requiring_" + scope.replace(".", "_")
+    dependency.__name__ = "access_requiring_" + scope.replace(".", "_")
     return dependency
 
 
@@ -96,6 +96,6 @@ async def _probe(request: Request) -> Caller:
     return await _caller(request, None)
 
 
-ReadCall = Annotated[Caller, Depends(_requiring(READ))]
-WriteCall = Annotated[Caller, Depends(_requiring(WRITE))]
-ProbeCall = Annotated[Caller, Depends(_probe)]
+ReadAccess = Annotated[Caller, Depends(_requiring(READ))]
+WriteAccess = Annotated[Caller, Depends(_requiring(WRITE))]
+ProbeAccess = Annotated[Caller, Depends(_probe)]

@@ -64,6 +64,11 @@ Amount = Annotated[
     StrictInt,
     Field(gt=0, le=INT64_MAX, description="Positive integer in minor units (cents)."),
 ]
+
+# The longest a hold may wait to be settled.
+MAX_HOLD_SECONDS = 30 * 24 * 3600
+# A hold's (or a pending transaction's) time to live, in seconds.
+HoldTimeout = Annotated[StrictInt, Field(ge=1, le=MAX_HOLD_SECONDS)]
 # Deeper than any real metadata; far below where JSON encoders and Spanner give up.
 MAX_METADATA_DEPTH = 32
 # What Spanner's JSON type stores without loss.

@@ -1,4 +1,5 @@
-"""What a worker process builds once: the Spanner client, its handles, the writer."""
+"""What a worker process builds once: the Spanner client, its handles, the ledger's
+writer and sweeper."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import logging
 import threading
 
 from api.config import Settings
+from api.ledger.sweeper import HoldSweeper
+from api.ledger.writer import LedgerWriter
 from api.storage import DatabaseHandles
-from api.transfers import service as transfers
-from api.transfers.sweeper import HoldSweeper
-from api.transfers.writer import TransferWriter
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class Runtime:
         self.settings = settings
         self._lock = threading.Lock()
         self._databases: DatabaseHandles | None = None
-        self._writer: TransferWriter | None = None
+        self._writer: LedgerWriter | None = None
         self._sweeper: HoldSweeper | None = None
         self.starts = 0  # observable: adapters must start the runtime exactly once
 
@@ -38,10 +38,7 @@ class Runtime:
                 self.starts += 1
                 databases = DatabaseHandles.open(self.settings)
                 self._databases = databases
-                self._writer = TransferWriter(
-                    lambda orders, call: transfers.commit_orders(databases.writer, orders, call),
-                    self.settings,
-                )
+                self._writer = LedgerWriter(databases.writer, self.settings)
                 if self.settings.hold_sweep_interval_seconds > 0:
                     self._sweeper = HoldSweeper(
                         databases.writer, interval_seconds=self.settings.hold_sweep_interval_seconds
@@ -61,7 +58,7 @@ class Runtime:
         return self._writer is not None
 
     @property
-    def transfer_writer(self) -> TransferWriter:
+    def ledger_writer(self) -> LedgerWriter:
         self.start()
         assert self._writer is not None  # noqa: S101 - start() set it
         return self._writer
@@ -71,7 +68,7 @@ class Runtime:
         if self._sweeper is not None:
             self._sweeper.stop()
         if self._writer is not None and not self._writer.close(timeout):
-            log.error("queued transfers were not all committed before shutdown")
+            log.error("queued writes were not all committed before shutdown")
         if self._databases is not None:
             self._databases.close()
 

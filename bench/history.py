@@ -43,9 +43,10 @@ from urllib.parse import quote, urlsplit
 import httpx
 from google.cloud import spanner
 
-from api.accounts.repository import ACCOUNT_COLUMNS, ENTRY_COLUMNS
+from api.accounts.repository import ACCOUNT_COLUMNS
 from api.config import Settings
 from api.ids import key_hash
+from api.ledger.repository.accounts import ENTRY_COLUMNS
 from api.storage import build_client
 from bench import harness
 from bench.httpclient import HttpConnection

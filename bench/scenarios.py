@@ -17,10 +17,10 @@ import httpx
 
 from api.config import Settings
 from api.context import RequestContext
+from api.ledger.commit import commit_orders
 from api.storage import DatabaseHandles, build_client
 from api.transfers.convert import prepare
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import commit_orders
 from bench.httpclient import HttpConnection
 
 
@@ -297,7 +297,7 @@ def ceiling(settings: Settings, accounts: list[str], per_txn: int, seconds: floa
         ]
         t0 = time.perf_counter()
         results = commit_orders(
-            databases.writer, orders, RequestContext.starting_now(60).call("bench.ceiling")
+            databases.writer, orders, RequestContext.starting_now(60).budget("bench.ceiling")
         )
         latencies.append(time.perf_counter() - t0)
         ok = sum(1 for r in results if r.error is None)

@@ -120,7 +120,7 @@ resource "google_project_iam_member" "build_log_writer" {
 # Deploy (after approval): migrate, deploy without traffic, smoke test, move traffic
 # ----------------------------------------------------------------------------------
 
-# What `python -m api.spanner.migrations up|status|force` calls, and nothing more
+# What `python -m api.migrate up|status|force` calls, and nothing more
 # (api/spanner/migrations/): GetDatabase/GetDatabaseDdl (exists, dialect), one
 # UpdateDatabaseDdl per file (tables, indexes, and the CREATE ROLE / GRANT statements of
 # fine-grained access control, which are ordinary DDL: Spanner documents them as

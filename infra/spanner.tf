@@ -1,5 +1,5 @@
 # The Spanner instance and the ledger database. The schema is NOT here: spanner_ddl/ and
-# `python -m api.spanner.migrations up` own it (the build runs them before each deploy),
+# `python -m api.migrate up` own it (the build runs them before each deploy),
 # including the fine-grained database roles ledger_reader and ledger_writer that the
 # runtime service account is allowed to assume (iam.tf).
 

@@ -210,3 +210,12 @@ def live_server(
     client, the CLI and the explorer (they use unique ids, as over ``client``)."""
     with LiveServer(make_settings(emulator.address, ledger_database_factory())) as server:
         yield server
+
+
+@pytest.fixture
+def pair(client: TestClient, unique: Callable[[str], str]) -> tuple[str, str]:
+    """Two open USD accounts of the shared database."""
+    ids = unique("acct"), unique("acct")
+    for account_id in ids:
+        assert client.post("/v1/accounts", json={"id": account_id, "currency": "USD"}).is_success
+    return ids

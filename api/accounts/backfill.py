@@ -31,10 +31,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from api.accounts import repository
-from api.accounts.repository import Totals
+from api.accounts import entries_repository
+from api.accounts.entries_repository import Totals
 from api.cli import ToolFailed, add_database_arguments, positive_int, run_on_database
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import PRIORITY_LOW, Tx
 
@@ -61,9 +61,11 @@ class BackfillReport:
         return "\n".join(lines)
 
 
-def backfill(database: SpannerDatabase, *, call: Call, window: int = WINDOW) -> BackfillReport:
+def backfill(database: SpannerDatabase, *, budget: Budget, window: int = WINDOW) -> BackfillReport:
     report = BackfillReport()
-    for todo in database.read(repository.untotalled_accounts, call=call, priority=PRIORITY_LOW):
+    for todo in database.read(
+        entries_repository.untotalled_accounts, budget=budget, priority=PRIORITY_LOW
+    ):
         report.accounts += 1
         try:
             for lowest in range(todo.lowest, todo.highest + 1, window):
@@ -71,7 +73,7 @@ def backfill(database: SpannerDatabase, *, call: Call, window: int = WINDOW) -> 
                 fill = functools.partial(
                     _fill, account_id=todo.account_id, lowest=lowest, highest=highest
                 )
-                report.filled += database.write(fill, call=call).value
+                report.filled += database.write(fill, budget=budget).value
         except Refused as exc:
             report.refused[todo.account_id] = str(exc)
     return report
@@ -81,7 +83,7 @@ def _fill(tx: Tx, account_id: str, lowest: int, highest: int) -> int:
     """The totals after entries ``lowest``..``highest``, running on from the entry before
     them and checked against the one after them; returns how many were missing (and are
     now written)."""
-    entries = repository.totalled_entries(tx, account_id, max(lowest - 1, 1), highest + 1)
+    entries = entries_repository.totalled_entries(tx, account_id, max(lowest - 1, 1), highest + 1)
     running = Totals(0, 0)
     if lowest > 1:
         before = entries.pop(0) if entries else None
@@ -100,11 +102,11 @@ def _fill(tx: Tx, account_id: str, lowest: int, highest: int) -> int:
         raise Refused(f"entries {lowest + len(entries)}..{highest} are missing")
     if after is not None:
         _check(after, running)
-    repository.write_entry_totals(tx, account_id, missing)
+    entries_repository.write_entry_totals(tx, account_id, missing)
     return len(missing)
 
 
-def _check(entry: repository.TotalledEntry, before: Totals) -> Totals:
+def _check(entry: entries_repository.TotalledEntry, before: Totals) -> Totals:
     """The totals after ``entry``; a refusal if it stores others."""
     running = Totals(before.debits + max(-entry.amount, 0), before.credits + max(entry.amount, 0))
     if entry.totals is not None and entry.totals != running:
@@ -142,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
-    def fill(database: SpannerDatabase, call: Call, _where: str) -> BackfillReport:
-        return backfill(database, call=call, window=args.window)
+    def fill(database: SpannerDatabase, budget: Budget, _where: str) -> BackfillReport:
+        return backfill(database, budget=budget, window=args.window)
 
     try:
         # No database role: writing an entry's totals is beyond both roles' rights.

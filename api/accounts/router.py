@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.accounts import service
-from api.accounts.errors import AccountHasPending, AccountNotFound
+from api.accounts.errors import AccountHasPending
 from api.accounts.schemas import (
     Account,
     AccountBalanceAt,
@@ -15,7 +15,7 @@ from api.accounts.schemas import (
     Statement,
 )
 from api.auth import AUTH_ERRORS
-from api.deps import ReadCall, WriteCall
+from api.deps import ReadAccess, WriteAccess
 from api.edge import EDGE_RESPONSES
 from api.errors import IdempotencyConflict, problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
@@ -29,6 +29,7 @@ from api.instants import (
     RangeFrom,
     RangeTo,
 )
+from api.ledger.errors import AccountNotFound
 from api.limits import check_page_size
 from api.pagination import InvalidPageToken
 
@@ -56,10 +57,10 @@ PageToken = Annotated[str | None, Query(max_length=512)]
 def open_account(
     body: AccountCreate,
     response: Response,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Account:
     account, created = service.open_account(
-        databases=call.databases, settings=call.settings, ctx=call.ctx, request=body
+        databases=caller.databases, settings=caller.settings, ctx=caller.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return account
@@ -72,10 +73,10 @@ def open_account(
 )
 def close_account(
     account_id: AccountIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Account:
     return service.set_closed(
-        databases=call.databases, ctx=call.ctx, account_id=account_id, closed=True
+        databases=caller.databases, ctx=caller.ctx, account_id=account_id, closed=True
     )
 
 
@@ -86,10 +87,10 @@ def close_account(
 )
 def reopen_account(
     account_id: AccountIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Account:
     return service.set_closed(
-        databases=call.databases, ctx=call.ctx, account_id=account_id, closed=False
+        databases=caller.databases, ctx=caller.ctx, account_id=account_id, closed=False
     )
 
 
@@ -100,14 +101,14 @@ def reopen_account(
 )
 def get_account(
     account_id: AccountIdPath,
-    call: ReadCall,
+    caller: ReadAccess,
     as_of: AsOf = None,
 ) -> Account | AccountBalanceAt:
     if as_of is not None:
         return service.get_account_at(
-            databases=call.databases, ctx=call.ctx, account_id=account_id, as_of=as_of
+            databases=caller.databases, ctx=caller.ctx, account_id=account_id, as_of=as_of
         )
-    return service.get_account(databases=call.databases, ctx=call.ctx, account_id=account_id)
+    return service.get_account(databases=caller.databases, ctx=caller.ctx, account_id=account_id)
 
 
 @router.get(
@@ -119,7 +120,7 @@ def get_account(
 )
 def list_accounts(
     *,
-    call: ReadCall,
+    caller: ReadAccess,
     page_size: int | None = None,
     page_token: PageToken = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9]{2,15}$")] = None,
@@ -128,12 +129,12 @@ def list_accounts(
 ) -> AccountPage:
     labels = label_filters(request.query_params.multi_items(), LIST_PARAMETERS)
     size = check_page_size(
-        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
+        page_size, default=caller.settings.default_page_size, maximum=caller.settings.max_page_size
     )
     return service.list_accounts(
-        databases=call.databases, ctx=call.ctx, signer=call.token_signer, page_size=size,
+        databases=caller.databases, ctx=caller.ctx, signer=caller.token_signer, page_size=size,
         page_token=page_token,
-        currency=currency, labels=labels, staleness=staleness(max_staleness, call.settings),
+        currency=currency, labels=labels, staleness=staleness(max_staleness, caller.settings),
     )  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def list_accounts(
 def list_entries(
     *,
     account_id: AccountIdPath,
-    call: ReadCall,
+    caller: ReadAccess,
     page_size: int | None = None,
     page_token: PageToken = None,
     posted_from: RangeFrom = None,
@@ -153,18 +154,18 @@ def list_entries(
     max_staleness: MaxStaleness = None,
 ) -> EntryPage:
     size = check_page_size(
-        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
+        page_size, default=caller.settings.default_page_size, maximum=caller.settings.max_page_size
     )
     return service.list_entries(
-        databases=call.databases,
-        ctx=call.ctx,
+        databases=caller.databases,
+        ctx=caller.ctx,
         account_id=account_id,
-        signer=call.token_signer,
+        signer=caller.token_signer,
         page_size=size,
         page_token=page_token,
         posted_from=posted_from,
         posted_to=posted_to,
-        staleness=staleness(max_staleness, call.settings),
+        staleness=staleness(max_staleness, caller.settings),
     )
 
 
@@ -176,7 +177,7 @@ def list_entries(
 def get_statement(
     *,
     account_id: AccountIdPath,
-    call: ReadCall,
+    caller: ReadAccess,
     max_staleness: MaxStaleness = None,
     posted_from: Annotated[
         Instant, Query(alias="from", description="RFC 3339 with a zone: the range's start.")
@@ -184,10 +185,10 @@ def get_statement(
     posted_to: RangeTo = None,
 ) -> Statement:
     return service.statement(
-        databases=call.databases,
-        ctx=call.ctx,
+        databases=caller.databases,
+        ctx=caller.ctx,
         account_id=account_id,
         posted_from=posted_from,
         posted_to=posted_to,
-        staleness=staleness(max_staleness, call.settings),
+        staleness=staleness(max_staleness, caller.settings),
     )

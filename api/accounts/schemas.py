@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from api.ids import INT64_MAX, Currency, Labels, Metadata, ResourceId
+from api.ledger.records import EntryKind
 
 
 class AccountFlags(BaseModel):
@@ -96,9 +97,6 @@ class AccountPage(BaseModel):
     read_timestamp: datetime | None = Field(
         default=None, description="The snapshot this page was read from."
     )
-
-
-EntryKind = Literal["transfer", "hold", "hold_posted", "hold_voided", "hold_expired", "reversal"]
 
 
 class Entry(BaseModel):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
-from api.accounts import repository
-from api.accounts.errors import AccountHasPending, AccountNotFound
-from api.accounts.model import AccountRecord, EntryRecord
-from api.accounts.repository import BalanceAt, StatementTotals
+from api.accounts import entries_repository, repository
+from api.accounts.entries_repository import BalanceAt, StatementTotals
+from api.accounts.errors import AccountHasPending
+from api.accounts.model import AccountRecord, entry_to_schema
 from api.accounts.schemas import (
     Account,
     AccountBalanceAt,
@@ -21,6 +22,8 @@ from api.context import RequestContext
 from api.errors import IdempotencyConflict
 from api.ids import new_id, request_fingerprint
 from api.instants import InstantInFuture, check_not_future, check_range, with_zone
+from api.ledger.errors import AccountNotFound
+from api.ledger.records import EntryRecord
 from api.limits import check_metadata
 from api.pagination import TokenSigner, query_name
 from api.spanner.tx import PRIORITY_LOW, Tx
@@ -64,7 +67,7 @@ def open_account(
         repository.insert_account(tx, account)
         return account, True
 
-    committed = databases.writer.write(work, call=ctx.call("accounts.create"))
+    committed = databases.writer.write(work, budget=ctx.budget("accounts.create"))
     account, created = committed.value
     return account.to_schema(commit_timestamp=committed.commit_timestamp), created
 
@@ -89,23 +92,22 @@ def set_closed(
                 f"Account {account_id!r} has open holds ({account.debits_pending} debit, "
                 f"{account.credits_pending} credit); post or void them first."
             )
-        account.closed = closed
-        repository.update_status(tx, account)
-        account.updated_at = None  # this commit's
-        return account
+        changed = dataclasses.replace(account, closed=closed, updated_at=None)  # this commit's
+        repository.update_status(tx, changed)
+        return changed
 
     committed = databases.writer.write(
-        work, call=ctx.call("accounts.close" if closed else "accounts.reopen")
+        work, budget=ctx.budget("accounts.close" if closed else "accounts.reopen")
     )
     account = committed.value
     if account.updated_at is None:
-        account.updated_at = committed.commit_timestamp
+        account = dataclasses.replace(account, updated_at=committed.commit_timestamp)
     return account.to_schema()
 
 
 def get_account(*, databases: DatabaseHandles, ctx: RequestContext, account_id: str) -> Account:
     account = databases.reader.read(
-        lambda tx: repository.read_account(tx, account_id), call=ctx.call("accounts.get")
+        lambda tx: repository.read_account(tx, account_id), budget=ctx.budget("accounts.get")
     )
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
@@ -133,7 +135,7 @@ def list_accounts(
         lambda tx: repository.list_accounts(
             tx, limit=page_size + 1, after=after, currency=currency, labels=labels
         ),
-        call=ctx.call("accounts.list"),
+        budget=ctx.budget("accounts.list"),
         priority=PRIORITY_LOW,
         staleness=staleness,
     )
@@ -171,22 +173,22 @@ def list_entries(
         account = repository.read_account(tx, account_id)
         if account is None:
             return None, []
-        return account, repository.list_entries(
+        return account, entries_repository.list_entries(
             tx,
             account,
             limit=page_size + 1,
             before_sequence=before,
-            sequences=repository.sequence_range(tx, account, posted_from, posted_to),
+            sequences=entries_repository.sequence_range(tx, account, posted_from, posted_to),
         )
 
     (account, entries), read_timestamp = databases.reader.read_consistent(
-        work, call=ctx.call("accounts.entries"), priority=PRIORITY_LOW, staleness=staleness
+        work, budget=ctx.budget("accounts.entries"), priority=PRIORITY_LOW, staleness=staleness
     )
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
     page, more = entries[:page_size], len(entries) > page_size
     return EntryPage(
-        items=[e.to_schema() for e in page],
+        items=[entry_to_schema(e) for e in page],
         next_page_token=signer.sign(query, page[-1].sequence) if more else None,
         read_timestamp=read_timestamp,
     )
@@ -209,8 +211,8 @@ def get_account_at(
     """The account's posted balance at ``as_of``, from its entries (any age)."""
     with_zone(as_of, "as_of")
     balances, read_timestamp = databases.reader.read_consistent(
-        lambda tx: repository.balances_at(tx, [account_id], as_of),
-        call=ctx.call("accounts.get_at"),
+        lambda tx: entries_repository.balances_at(tx, [account_id], as_of),
+        budget=ctx.budget("accounts.get_at"),
     )
     check_not_future(as_of, read_timestamp, "as_of")
     if account_id not in balances:
@@ -239,10 +241,10 @@ def statement(
             raise RuntimeError("snapshot read timestamp missing")
         if account is None or end <= posted_from:
             return account, None, end
-        return account, repository.statement_totals(tx, account, posted_from, end), end
+        return account, entries_repository.statement_totals(tx, account, posted_from, end), end
 
     (account, totals, end), read_timestamp = databases.reader.read_consistent(
-        work, call=ctx.call("accounts.statement"), priority=PRIORITY_LOW, staleness=staleness
+        work, budget=ctx.budget("accounts.statement"), priority=PRIORITY_LOW, staleness=staleness
     )
     check_not_future(posted_to, read_timestamp, "to")
     if account is None:

@@ -21,7 +21,7 @@ from api.audit.report import KINDS, AuditReport
 from api.audit.service import ENTRY_PAGE, run_audit
 from api.cli import ToolFailed, add_database_arguments, positive_int, run_on_database
 from api.config import Settings
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 
 EXIT_WHOLE, EXIT_DAMAGED, EXIT_ERROR = 0, 1, 2
@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
-    def audit(database: SpannerDatabase, call: Call, where: str) -> AuditReport:
-        return run_audit(database, call=call, where=where, entry_page=args.entry_page)
+    def audit(database: SpannerDatabase, budget: Budget, where: str) -> AuditReport:
+        return run_audit(database, budget=budget, where=where, entry_page=args.entry_page)
 
     try:
         report = run_on_database(

@@ -103,7 +103,7 @@ LEFT JOIN (SELECT CreditAccountId AS Id, SUM(Amount) AS Held FROM Transfers
 WHERE a.DebitsPending != COALESCE(d.Held, 0) OR a.CreditsPending != COALESCE(c.Held, 0)
 ORDER BY a.AccountId LIMIT @limit"""
 
-# The rules of one transfer row (api/transfers/posting.py), each with its own code; the
+# The rules of one transfer row (api/ledger/transfer_rules.py), each with its own code; the
 # first that fails is reported.
 TRANSFER_RULES_SQL = """
 SELECT TransferId, Problem, Amount, Status, PostedAmount, ReversedAmount FROM (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from api.audit import repository
 from api.audit.checks import AccountCheck, CurrencyTotals, pending_finding
 from api.audit.report import AuditReport, Finding
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import PRIORITY_LOW, Tx
 
@@ -112,7 +112,7 @@ class _Audit:
 
 
 def run_audit(
-    database: SpannerDatabase, *, call: Call, where: str, entry_page: int = ENTRY_PAGE
+    database: SpannerDatabase, *, budget: Budget, where: str, entry_page: int = ENTRY_PAGE
 ) -> AuditReport:
     """Audit the database behind ``database`` from one strong read-only snapshot.
 
@@ -120,7 +120,7 @@ def run_audit(
     ``call`` bounds the whole audit (every RPC ends by its deadline).
     """
     audit = _Audit(entry_page=entry_page)
-    _, read_timestamp = database.read_consistent(audit.run, call=call, priority=PRIORITY_LOW)
+    _, read_timestamp = database.read_consistent(audit.run, budget=budget, priority=PRIORITY_LOW)
     return AuditReport(
         database=where,
         read_timestamp=read_timestamp,

@@ -5,7 +5,7 @@ Wiring (in ``create_app``)::
     app.state.authenticator = Authenticator.from_settings(settings)  # runs check_auth_startup
     app.user_middleware.append(Middleware(AuthenticationMiddleware))  # verifies /v1 tokens
 
-Routes then declare ``ReadCall`` / ``WriteCall`` (api.deps: ``authorized``, the scope
+Routes then declare ``ReadAccess`` / ``WriteAccess`` (api.deps: ``authorized``, the scope
 check on the principal the middleware verified, among the rest of what a route needs),
 and list ``*AUTH_ERRORS`` in their ``responses=problem_responses(...)``.
 """

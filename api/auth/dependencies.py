@@ -3,7 +3,7 @@
 The token itself was verified by ``AuthenticationMiddleware`` before the body was read;
 ``authorized`` only picks up the principal it left on the request and checks its
 scopes. A route the middleware does not cover has no principal and fails closed (500),
-never open. Routes get it through ``api.deps``' ``ReadCall`` / ``WriteCall``.
+never open. Routes get it through ``api.deps``' ``ReadAccess`` / ``WriteAccess``.
 """
 
 from __future__ import annotations

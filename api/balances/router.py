@@ -4,15 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.accounts.errors import AccountNotFound
 from api.auth import AUTH_ERRORS
 from api.balances import service
 from api.balances.schemas import BalanceSnapshot, BalanceSnapshotAt
-from api.deps import ReadCall
+from api.deps import ReadAccess
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
 from api.freshness import MaxStaleness, staleness
 from api.instants import AsOf, InstantInFuture
+from api.ledger.errors import AccountNotFound
 
 router = APIRouter(
     prefix="/v1",
@@ -30,16 +30,20 @@ router = APIRouter(
 def read_balances(
     *,
     account_ids: Annotated[str, Query(description="Comma-separated account ids.")],
-    call: ReadCall,
+    caller: ReadAccess,
     as_of: AsOf = None,
     max_staleness: MaxStaleness = None,
 ) -> BalanceSnapshot | BalanceSnapshotAt:
-    ids = service.parse_account_ids(account_ids, maximum=call.settings.max_balance_ids)
-    stale = staleness(max_staleness, call.settings)
+    ids = service.parse_account_ids(account_ids, maximum=caller.settings.max_balance_ids)
+    stale = staleness(max_staleness, caller.settings)
     if as_of is not None:
         return service.read_balances_at(
-            databases=call.databases, ctx=call.ctx, account_ids=ids, as_of=as_of, staleness=stale
+            databases=caller.databases,
+            ctx=caller.ctx,
+            account_ids=ids,
+            as_of=as_of,
+            staleness=stale,
         )
     return service.read_balances(
-        databases=call.databases, ctx=call.ctx, account_ids=ids, staleness=stale
+        databases=caller.databases, ctx=caller.ctx, account_ids=ids, staleness=stale
     )

@@ -3,14 +3,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from api.accounts import entries_repository
 from api.accounts import repository as accounts_repository
-from api.accounts.errors import AccountNotFound
 from api.accounts.service import balance_at_wire
 from api.balances.schemas import Balance, BalanceSnapshot, BalanceSnapshotAt
 from api.context import RequestContext
 from api.errors import ValidationFailed
 from api.ids import ID_PATTERN
 from api.instants import check_not_future, with_zone
+from api.ledger.errors import AccountNotFound
 from api.storage import DatabaseHandles
 
 
@@ -35,7 +36,7 @@ def read_balances(
 ) -> BalanceSnapshot:
     accounts, read_timestamp = databases.reader.read_consistent(
         lambda tx: accounts_repository.read_accounts(tx, account_ids),
-        call=ctx.call("balances.read"),
+        budget=ctx.budget("balances.read"),
         staleness=staleness,
     )
     missing = [i for i in account_ids if i not in accounts]
@@ -73,8 +74,8 @@ def read_balances_at(
     with_zone(as_of, "as_of")
     # One snapshot for every account: one cut.
     balances, read_timestamp = databases.reader.read_consistent(
-        lambda tx: accounts_repository.balances_at(tx, account_ids, as_of),
-        call=ctx.call("balances.read_at"),
+        lambda tx: entries_repository.balances_at(tx, account_ids, as_of),
+        budget=ctx.budget("balances.read_at"),
         staleness=staleness,
     )
     check_not_future(as_of, read_timestamp, "as_of")

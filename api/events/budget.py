@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from api.context import RequestContext
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 
-CALL_BUDGET_SECONDS = 30.0
+BUDGET_SECONDS = 30.0
 
 
-def background_call(action: str) -> Call:
-    return RequestContext.starting_now(CALL_BUDGET_SECONDS).call(action)
+def background_budget(action: str) -> Budget:
+    return RequestContext.starting_now(BUDGET_SECONDS).budget(action)

@@ -24,10 +24,10 @@ from api.accounts.repository import account_from_row
 from api.events.model import Event, event_id
 from api.events.records import DataChange, Mod
 from api.ids import LEG_SEPARATOR
-from api.transactions.repository import transaction_from_row
-from api.transfers.convert import to_wire as transfer_to_wire
-from api.transfers.model import TransferRecord, transaction_of
-from api.transfers.repository import transfer_from_row
+from api.ledger.records import TransferRecord, transaction_of
+from api.ledger.repository.transactions import transaction_from_row
+from api.ledger.repository.transfers import transfer_from_row
+from api.wire.transfer import to_wire as transfer_to_wire
 
 RESOLVED_STATUSES = {"posted", "voided", "expired"}
 

@@ -101,7 +101,7 @@ def read_feed(
 ) -> EventPage:
     place = decode_cursor(after) if after and after != START else None
     served, _ = databases.reader.read_consistent(
-        functools.partial(read_served, after=place, limit=limit), call=ctx.call("events.list")
+        functools.partial(read_served, after=place, limit=limit), budget=ctx.budget("events.list")
     )
     if served.gap is not None:
         raise CursorExpired(

@@ -17,7 +17,7 @@ from typing import Protocol
 from google.cloud.spanner_v1.database import Database
 
 from api.events import repository
-from api.events.budget import CALL_BUDGET_SECONDS
+from api.events.budget import BUDGET_SECONDS
 from api.events.config import EventSettings
 from api.events.derive import events_of
 from api.events.model import TICK, Event
@@ -116,7 +116,7 @@ class PartitionReader:
             self._database,
             token=self._partition.token, start=start, end=end,
             heartbeat_ms=self._settings.heartbeat_ms,
-            timeout_seconds=self._settings.query_window_seconds + CALL_BUDGET_SECONDS,
+            timeout_seconds=self._settings.query_window_seconds + BUDGET_SECONDS,
         )  # fmt: skip
         try:
             with contextlib.closing(stream):  # closing it cancels the query

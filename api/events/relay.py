@@ -32,7 +32,7 @@ from api.events.beginning import (
     retention_of,
     stream_began_at,
 )
-from api.events.budget import CALL_BUDGET_SECONDS, background_call
+from api.events.budget import BUDGET_SECONDS, background_budget
 from api.events.config import EventSettings
 from api.events.model import Event, rfc3339
 from api.events.partition_reader import PartitionReader, children_of
@@ -185,7 +185,7 @@ class Relay:
         children: list[Partition] = []
         for records in repository.read_change_stream(
             self._db.database, token=None, start=start, end=start,
-            heartbeat_ms=self._settings.heartbeat_ms, timeout_seconds=CALL_BUDGET_SECONDS,
+            heartbeat_ms=self._settings.heartbeat_ms, timeout_seconds=BUDGET_SECONDS,
         ):  # fmt: skip
             children.extend(children_of(records))
         return children
@@ -204,10 +204,10 @@ class Relay:
             log.exception("events relay: partition %s failed; resuming", partition.token[:12])
 
     def _read(self, work: Callable[[Tx], T]) -> T:
-        return self._db.read(work, call=background_call("events.relay.read"))
+        return self._db.read(work, budget=background_budget("events.relay.read"))
 
     def _write(self, work: Callable[[Tx], T]) -> T:
-        return self._db.write(work, call=background_call("events.relay.write")).value
+        return self._db.write(work, budget=background_budget("events.relay.write")).value
 
     def save(
         self, partition: Partition, *, watermark: datetime, finished: bool,

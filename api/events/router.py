@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from api.auth import AUTH_ERRORS
-from api.deps import ReadCall
+from api.deps import ReadAccess
 from api.edge import EDGE_RESPONSES
 from api.errors import ValidationFailed, problem_responses
 from api.events import feed
@@ -34,7 +34,7 @@ FEED_PARAMETERS = frozenset(("after", "limit"))
 )
 def list_events(
     request: Request,
-    call: ReadCall,
+    caller: ReadAccess,
     after: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the last page.")
     ] = None,
@@ -43,4 +43,4 @@ def list_events(
     unknown = sorted(set(request.query_params) - FEED_PARAMETERS)
     if unknown:
         raise ValidationFailed(f"Unknown parameter {unknown[0][:64]!r}; use after and limit.")
-    return feed.read_feed(databases=call.databases, ctx=call.ctx, after=after, limit=limit)
+    return feed.read_feed(databases=caller.databases, ctx=caller.ctx, after=after, limit=limit)

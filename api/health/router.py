@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import ProbeCall
+from api.deps import ProbeAccess
 from api.errors import problem_responses
 from api.health import service
 
@@ -33,6 +33,8 @@ async def healthz() -> Liveness:
     summary="Readiness: Spanner reachable and schema at the latest migration",
     responses=problem_responses(service.SchemaNotCurrent),
 )
-def readyz(call: ProbeCall) -> Readiness:
-    version = service.check_ready(databases=call.databases, settings=call.settings, ctx=call.ctx)
+def readyz(caller: ProbeAccess) -> Readiness:
+    version = service.check_ready(
+        databases=caller.databases, settings=caller.settings, ctx=caller.ctx
+    )
     return Readiness(schema_version=version)

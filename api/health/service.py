@@ -17,7 +17,7 @@ class SchemaNotCurrent(LedgerError):
 def check_ready(*, databases: DatabaseHandles, settings: Settings, ctx: RequestContext) -> int:
     """Every role's handle answers, and the schema is at the latest migration."""
     for handle in databases.distinct():
-        handle.ping(ctx.call("ping"))
+        handle.ping(ctx.budget("ping"))
     with bounded_by(ctx.deadline):
         status = schema_status(databases.writer.database, settings.ddl_dir)
     if not status.is_current:

@@ -36,7 +36,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from api.spanner.call import CallMeter
+from api.spanner.budget import SpannerMeter
 from api.spanner.errors import DeadlinePassed, is_refused, is_transient
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class BatcherClosed(Exception):
 class _Pending(Generic[Item, Result]):
     item: Item
     deadline: float  # time.monotonic()
-    meter: CallMeter | None
+    meter: SpannerMeter | None
     future: Future[Result] = field(default_factory=Future)
     # An event-loop caller waits on this instead; the writer settles a group's waiters
     # in one callback per loop (``_wake``), not one cross-thread wake-up per caller.
@@ -76,7 +76,7 @@ class GroupStats:
 class WriteBatcher(Generic[Item, Result]):
     def __init__(
         self,
-        apply: Callable[[Sequence[Item], float, tuple[CallMeter, ...]], list[Result]],
+        apply: Callable[[Sequence[Item], float, tuple[SpannerMeter, ...]], list[Result]],
         *,
         window_seconds: float,
         max_items: int,
@@ -104,7 +104,7 @@ class WriteBatcher(Generic[Item, Result]):
     # --- callers ----------------------------------------------------------------
 
     def submit(
-        self, item: Item, *, deadline: float, meter: CallMeter | None = None
+        self, item: Item, *, deadline: float, meter: SpannerMeter | None = None
     ) -> Future[Result]:
         return self._enqueue(_Pending(item, deadline, meter)).future
 
@@ -116,7 +116,7 @@ class WriteBatcher(Generic[Item, Result]):
             self._cond.notify()
         return pending
 
-    def call(self, item: Item, *, deadline: float, meter: CallMeter | None = None) -> Result:
+    def commit(self, item: Item, *, deadline: float, meter: SpannerMeter | None = None) -> Result:
         """Submit and wait for this item's result, at most until ``deadline``."""
         future = self.submit(item, deadline=deadline, meter=meter)
         try:
@@ -127,10 +127,10 @@ class WriteBatcher(Generic[Item, Result]):
             future.cancel()
             raise DeadlinePassed("waiting for group commit") from None
 
-    async def call_async(
-        self, item: Item, *, deadline: float, meter: CallMeter | None = None
+    async def commit_async(
+        self, item: Item, *, deadline: float, meter: SpannerMeter | None = None
     ) -> Result:
-        """``call`` for the event loop: waits without holding a thread."""
+        """``commit`` for the event loop: waits without holding a thread."""
         loop = asyncio.get_running_loop()
         pending = self._enqueue(_Pending(item, deadline, meter, waiter=loop.create_future()))
         waiter = pending.waiter

@@ -1,7 +1,7 @@
 """One worker's access to one Spanner database (optionally as one database role).
 
 Everything a request does in Spanner goes through ``write`` or ``read``; each takes the
-``Call`` of the work it serves, which bounds every RPC and names it with a tag.
+``Budget`` of the work it serves, which bounds every RPC and names it with a tag.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from google.cloud import spanner
 from google.cloud.spanner_v1.database import Database
 
 from api.spanner import reads
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.clock import SpannerClock, TimeBounds
 from api.spanner.config import SpannerConfig
 from api.spanner.sessions import SessionSource
@@ -60,39 +60,41 @@ class SpannerDatabase:
     def write_gate(self) -> object | None:
         return self._transactions.write_gate
 
-    def write(self, func: Callable[[Tx], T], *, call: Call) -> Committed[T]:
-        return self._transactions.run(func, call)
+    def write(self, func: Callable[[Tx], T], *, budget: Budget) -> Committed[T]:
+        return self._transactions.run(func, budget)
 
-    def read(self, func: Callable[[Tx], T], *, call: Call, priority: int = PRIORITY_DEFAULT) -> T:
+    def read(
+        self, func: Callable[[Tx], T], *, budget: Budget, priority: int = PRIORITY_DEFAULT
+    ) -> T:
         """One strong single-use read."""
-        value, _ = reads.read(self._sessions, func, call, priority)
+        value, _ = reads.read(self._sessions, func, budget, priority)
         return value
 
     def read_at(
         self,
         func: Callable[[Tx], T],
         *,
-        call: Call,
+        budget: Budget,
         priority: int = PRIORITY_DEFAULT,
         staleness: timedelta | None = None,
     ) -> tuple[T, datetime | None]:
         """One single-use read, strong or at most ``staleness`` old; and its timestamp."""
-        return reads.read(self._sessions, func, call, priority, staleness)
+        return reads.read(self._sessions, func, budget, priority, staleness)
 
     def read_consistent(
         self,
         func: Callable[[Tx], T],
         *,
-        call: Call,
+        budget: Budget,
         priority: int = PRIORITY_DEFAULT,
         staleness: timedelta | None = None,
     ) -> tuple[T, datetime]:
-        return reads.read_consistent(self._sessions, func, call, priority, staleness)
+        return reads.read_consistent(self._sessions, func, budget, priority, staleness)
 
     def time_bounds(self, instant: float) -> TimeBounds | None:
         """Bounds on Spanner's time at monotonic ``instant``, from commits seen so far."""
         return self.clock.at(instant)
 
-    def ping(self, call: Call) -> None:
+    def ping(self, budget: Budget) -> None:
         """One cheap strong query: Spanner reachable with this role's rights."""
-        self.read(lambda tx: tx.query("SELECT 1"), call=call)
+        self.read(lambda tx: tx.query("SELECT 1"), budget=budget)

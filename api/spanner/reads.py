@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.deadlines import bounded_by
 from api.spanner.sessions import SessionSource
 from api.spanner.tx import Tx
@@ -26,25 +26,25 @@ T = TypeVar("T")
 def read(
     sessions: SessionSource,
     func: Callable[[Tx], T],
-    call: Call,
+    budget: Budget,
     priority: int,
     staleness: timedelta | None = None,
 ) -> tuple[T, datetime | None]:
     """Run ``func`` against one single-use snapshot; its value and the timestamp read at
     (None if ``func`` read nothing)."""
-    return _snapshot(sessions, func, call, priority, multi_use=False, staleness=staleness)
+    return _snapshot(sessions, func, budget, priority, multi_use=False, staleness=staleness)
 
 
 def read_consistent(
     sessions: SessionSource,
     func: Callable[[Tx], T],
-    call: Call,
+    budget: Budget,
     priority: int,
     staleness: timedelta | None = None,
 ) -> tuple[T, datetime]:
     """Several reads from ONE snapshot, and that snapshot's timestamp."""
     value, read_timestamp = _snapshot(
-        sessions, func, call, priority, multi_use=True, staleness=staleness
+        sessions, func, budget, priority, multi_use=True, staleness=staleness
     )
     if read_timestamp is None:
         raise RuntimeError("snapshot read timestamp missing")
@@ -54,7 +54,7 @@ def read_consistent(
 def _snapshot(
     sessions: SessionSource,
     func: Callable[[Tx], T],
-    call: Call,
+    budget: Budget,
     priority: int,
     *,
     multi_use: bool,
@@ -67,17 +67,17 @@ def _snapshot(
         directed = sessions.config.directed_read_options
     started = time.perf_counter()
     try:
-        with bounded_by(call.deadline), sessions.session(call.deadline) as session:
+        with bounded_by(budget.deadline), sessions.session(budget.deadline) as session:
             if session is None:  # multiplexed: the database hands out the snapshot
                 with sessions.database.snapshot(**options) as snapshot:
-                    return _run(snapshot, func, call, priority, directed)
-            return _run(session.snapshot(**options), func, call, priority, directed)
+                    return _run(snapshot, func, budget, priority, directed)
+            return _run(session.snapshot(**options), func, budget, priority, directed)
     finally:
-        call.record(started)
+        budget.record(started)
 
 
 def _run(
-    snapshot: object, func: Callable[[Tx], T], call: Call, priority: int, directed: Any
+    snapshot: object, func: Callable[[Tx], T], budget: Budget, priority: int, directed: Any
 ) -> tuple[T, datetime | None]:
-    tx = Tx(snapshot, call.tag, call.deadline, priority, directed_read_options=directed)
+    tx = Tx(snapshot, budget.tag, budget.deadline, priority, directed_read_options=directed)
     return func(tx), tx.read_timestamp

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from google.api_core import exceptions as gexc
 
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.clock import SpannerClock
 from api.spanner.config import SpannerConfig
 from api.spanner.deadlines import bounded_by
@@ -51,7 +51,7 @@ class TransactionRunner:
         limit = config.max_inflight_writes
         self.write_gate = threading.BoundedSemaphore(limit) if limit else None
 
-    def run(self, func: Callable[[Tx], T], call: Call) -> Committed[T]:
+    def run(self, func: Callable[[Tx], T], budget: Budget) -> Committed[T]:
         """Run ``func`` in a read-write transaction, retrying aborts until the deadline.
 
         ``func`` may run several times: it must only read, check and buffer.
@@ -60,9 +60,9 @@ class TransactionRunner:
 
         def body(raw: Any) -> T:
             attempts.append(raw)
-            return func(Tx(raw, call.tag, call.deadline))
+            return func(Tx(raw, budget.tag, budget.deadline))
 
-        with self._gate(call.deadline):
+        with self._gate(budget.deadline):
             attempt = 0
             while True:
                 attempt += 1
@@ -71,13 +71,13 @@ class TransactionRunner:
                     # Bounded per attempt: a deadline ``func`` cut (Tx.cut_deadline) is
                     # its attempt's, and the next run of ``func`` decides again.
                     with (
-                        bounded_by(call.deadline),
-                        self._sessions.session(call.deadline) as session,
+                        bounded_by(budget.deadline),
+                        self._sessions.session(budget.deadline) as session,
                     ):
                         runner = session if session is not None else self._sessions.database
                         began = time.monotonic()
                         value = runner.run_in_transaction(
-                            body, transaction_tag=call.tag, timeout_secs=0
+                            body, transaction_tag=budget.tag, timeout_secs=0
                         )
                     committed_at: datetime = attempts[-1].committed
                     self._clock.observe(committed_at, began=began, returned=time.monotonic())
@@ -88,12 +88,12 @@ class TransactionRunner:
                         base_ms=self._config.abort_retry_base_ms,
                         cap_ms=self._config.abort_retry_cap_ms,
                     )
-                    call.count_abort()
-                    if time.monotonic() + delay >= call.deadline:
+                    budget.count_abort()
+                    if time.monotonic() + delay >= budget.deadline:
                         raise
                     time.sleep(delay)
                 finally:
-                    call.record(started)
+                    budget.record(started)
 
     @contextmanager
     def _gate(self, deadline: float) -> Iterator[None]:

@@ -8,18 +8,12 @@ from collections.abc import Sequence
 from api.config import Settings
 from api.errors import LedgerError
 from api.ids import request_fingerprint
+from api.ledger.errors import LegFailed, SameAccount
+from api.ledger.orders import LegOrder, ReverseTransactionOrder, TransactionOrder
+from api.ledger.records import TransactionRecord, TransferRecord, leg_id, transaction_status
 from api.limits import check_metadata
-from api.transactions.model import (
-    LegOrder,
-    ReverseTransactionOrder,
-    TransactionOrder,
-    TransactionRecord,
-    transaction_status,
-)
 from api.transactions.schemas import Transaction, TransactionCreate, TransactionReverse
-from api.transfers import convert as transfers
-from api.transfers.errors import LegFailed, SameAccount
-from api.transfers.model import TransferRecord, leg_id
+from api.wire import transfer as transfer_wire
 
 
 def prepare_transaction(request: TransactionCreate, *, settings: Settings) -> TransactionOrder:
@@ -84,5 +78,5 @@ def to_wire(record: TransactionRecord, legs: Sequence[TransferRecord]) -> Transa
         resolved_at=legs[0].resolved_at,
         reverses_transaction_id=record.reverses_transaction_id,
         reversed_by_transaction_id=record.reversed_by_transaction_id,
-        legs=[transfers.to_wire(leg) for leg in legs],
+        legs=[transfer_wire.to_wire(leg) for leg in legs],
     )

@@ -5,12 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Response
 
 from api.auth import AUTH_ERRORS
-from api.deps import ReadCall, WriteCall
+from api.deps import ReadAccess, WriteAccess
 from api.edge import EDGE_RESPONSES
 from api.errors import problem_responses
 from api.ids import ID_PATTERN
+from api.ledger.errors import (
+    LIFECYCLE_CONFLICTS,
+    MOVE_ERRORS,
+    ReversalExceedsAmount,
+    TransactionNotFound,
+    TransferNotPosted,
+)
 from api.transactions import service
-from api.transactions.errors import TransactionNotFound
 from api.transactions.schemas import (
     Transaction,
     TransactionCreate,
@@ -18,12 +24,6 @@ from api.transactions.schemas import (
     TransactionReverse,
     TransactionVoid,
 )
-from api.transfers.errors import (
-    LIFECYCLE_CONFLICTS,
-    ReversalExceedsAmount,
-    TransferNotPosted,
-)
-from api.transfers.router import MOVE_ERRORS
 
 router = APIRouter(
     prefix="/v1",
@@ -46,10 +46,10 @@ TransactionIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 async def create_transaction(
     body: TransactionCreate,
     response: Response,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Transaction:
     transaction, created = await service.create_transaction(
-        writer=call.writer, settings=call.settings, ctx=call.ctx, request=body
+        writer=caller.writer, settings=caller.settings, ctx=caller.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return transaction
@@ -62,10 +62,10 @@ async def create_transaction(
 )
 def get_transaction(
     transaction_id: TransactionIdPath,
-    call: ReadCall,
+    caller: ReadAccess,
 ) -> Transaction:
     return service.get_transaction(
-        databases=call.databases, ctx=call.ctx, transaction_id=transaction_id
+        databases=caller.databases, ctx=caller.ctx, transaction_id=transaction_id
     )
 
 
@@ -76,11 +76,11 @@ def get_transaction(
 )
 async def post_transaction(
     transaction_id: TransactionIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
     _body: Annotated[TransactionPost | None, Body()] = None,
 ) -> Transaction:
     return await service.resolve_transaction(
-        writer=call.writer, ctx=call.ctx, transaction_id=transaction_id, action="post"
+        writer=caller.writer, ctx=caller.ctx, transaction_id=transaction_id, action="post"
     )
 
 
@@ -91,11 +91,11 @@ async def post_transaction(
 )
 async def void_transaction(
     transaction_id: TransactionIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
     _body: Annotated[TransactionVoid | None, Body()] = None,
 ) -> Transaction:
     return await service.resolve_transaction(
-        writer=call.writer, ctx=call.ctx, transaction_id=transaction_id, action="void"
+        writer=caller.writer, ctx=caller.ctx, transaction_id=transaction_id, action="void"
     )
 
 
@@ -116,12 +116,12 @@ async def reverse_transaction(
     transaction_id: TransactionIdPath,
     body: TransactionReverse,
     response: Response,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Transaction:
     reversal, created = await service.reverse_transaction(
-        writer=call.writer,
-        settings=call.settings,
-        ctx=call.ctx,
+        writer=caller.writer,
+        settings=caller.settings,
+        ctx=caller.ctx,
         transaction_id=transaction_id,
         request=body,
     )

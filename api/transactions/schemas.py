@@ -6,9 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from api.ids import MAX_LEGS, Amount, Currency, Labels, Metadata, ResourceId
-from api.transfers.model import TransferStatus
-from api.transfers.schemas import HoldTimeout, Transfer
+from api.ids import MAX_LEGS, Amount, Currency, HoldTimeout, Labels, Metadata, ResourceId
+from api.ledger.records import TransferStatus
+from api.wire.transfer import Transfer
 
 
 class LegCreate(BaseModel):

@@ -1,26 +1,25 @@
-"""Multi-leg transactions: the use cases. Every write is one order through the worker's
-transfer writer (group commit or not) into ``api.transfers.service.commit_orders``, the
-one read-write transaction of every ledger write."""
+"""Multi-leg transactions: each request one order through the worker's ledger writer
+(api.ledger.writer: group commit, or not) into the engine's one commit."""
 
 from __future__ import annotations
 
 from api.config import Settings
 from api.context import RequestContext
+from api.ledger.errors import TransactionNotFound
+from api.ledger.orders import Order, ResolveTransactionOrder
+from api.ledger.records import Resolution, TransactionRecord, TransferRecord
+from api.ledger.repository import transactions as transaction_rows
+from api.ledger.repository import transfers as transfer_rows
+from api.ledger.writer import LedgerWriter
 from api.spanner.tx import Tx
 from api.storage import DatabaseHandles
-from api.transactions import repository
 from api.transactions.convert import prepare_reverse_transaction, prepare_transaction, to_wire
-from api.transactions.errors import TransactionNotFound
-from api.transactions.model import AnyOrder, ResolveTransactionOrder, TransactionRecord
 from api.transactions.schemas import Transaction, TransactionCreate, TransactionReverse
-from api.transfers import repository as transfers_repository
-from api.transfers.model import Resolution, TransferRecord
-from api.transfers.writer import TransferWriter
 
 
 async def create_transaction(
     *,
-    writer: TransferWriter,
+    writer: LedgerWriter,
     settings: Settings,
     ctx: RequestContext,
     request: TransactionCreate,
@@ -31,9 +30,10 @@ async def create_transaction(
 
 
 async def resolve_transaction(
-    *, writer: TransferWriter, ctx: RequestContext, transaction_id: str, action: Resolution
+    *, writer: LedgerWriter, ctx: RequestContext, transaction_id: str, action: Resolution
 ) -> Transaction:
-    """Post or void every leg of a pending transaction; the same call again answers the same."""
+    """Post or void every leg of a pending transaction; the same request again answers
+    the same."""
     order = ResolveTransactionOrder(transaction_id, action)
     transaction, _ = await _write(writer, order, ctx, f"transactions.{action}")
     return transaction
@@ -41,7 +41,7 @@ async def resolve_transaction(
 
 async def reverse_transaction(
     *,
-    writer: TransferWriter,
+    writer: LedgerWriter,
     settings: Settings,
     ctx: RequestContext,
     transaction_id: str,
@@ -53,7 +53,7 @@ async def reverse_transaction(
 
 
 async def _write(
-    writer: TransferWriter, order: AnyOrder, ctx: RequestContext, action: str
+    writer: LedgerWriter, order: Order, ctx: RequestContext, action: str
 ) -> tuple[Transaction, bool]:
     outcome = await writer.write(order, ctx, action=action)
     if outcome.error is not None:
@@ -67,14 +67,15 @@ def get_transaction(
     *, databases: DatabaseHandles, ctx: RequestContext, transaction_id: str
 ) -> Transaction:
     def read(tx: Tx) -> tuple[TransactionRecord | None, list[TransferRecord]]:
-        transaction = repository.read_transactions(tx, [transaction_id]).get(transaction_id)
+        found = transaction_rows.read_transactions(tx, [transaction_id])
+        transaction = found.get(transaction_id)
         if transaction is None:
             return None, []
-        legs = transfers_repository.read_transfers(tx, transaction.leg_ids)
+        legs = transfer_rows.read_transfers(tx, transaction.leg_ids)
         return transaction, [legs[leg] for leg in transaction.leg_ids]
 
     (transaction, legs), _ = databases.reader.read_consistent(
-        read, call=ctx.call("transactions.get")
+        read, budget=ctx.budget("transactions.get")
     )
     if transaction is None:
         raise TransactionNotFound(f"Transaction {transaction_id!r} does not exist.")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from api.config import Settings
 from api.ids import request_fingerprint
+from api.ledger.orders import ReverseOrder, TransferOrder
+from api.ledger.outcome import Outcome
 from api.limits import check_metadata
-from api.transfers.model import ReverseOrder, TransferOrder, TransferRecord
-from api.transfers.schemas import Transfer, TransferCreate, TransferReverse
+from api.transfers.schemas import TransferCreate, TransferReverse
+from api.wire.transfer import Transfer, to_wire
 
 
 def prepare(request: TransferCreate, *, settings: Settings) -> TransferOrder:
@@ -41,25 +43,8 @@ def prepare_reverse(
     )
 
 
-def to_wire(record: TransferRecord) -> Transfer:
-    """The one conversion from the domain record to the wire schema."""
-    if record.created_at is None:
-        raise ValueError(f"transfer {record.id} is not committed yet")
-    return Transfer(
-        id=record.id,
-        debit_account_id=record.debit_account_id,
-        credit_account_id=record.credit_account_id,
-        amount=record.amount,
-        currency=record.currency,
-        status=record.status,
-        metadata=record.metadata,
-        labels=record.labels or {},
-        created_at=record.created_at,
-        pending=record.pending,
-        expires_at=record.expires_at,
-        posted_amount=record.posted_amount,
-        resolved_at=record.resolved_at,
-        reverses_transfer_id=record.reverses_transfer_id,
-        reversed_amount=record.reversed_amount,
-        transaction_id=record.transaction_id,
-    )
+def committed(outcome: Outcome) -> Transfer:
+    """The transfer a successful outcome carries, as the wire shows it."""
+    if outcome.transfer is None:
+        raise ValueError("a successful outcome carries its transfer")
+    return to_wire(outcome.transfer)

@@ -17,18 +17,20 @@ from datetime import datetime, timedelta
 
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
+from api.accounts import entries_repository
 from api.accounts import repository as accounts_repository
-from api.accounts.errors import AccountNotFound
 from api.context import RequestContext
 from api.instants import check_range
+from api.ledger.errors import AccountNotFound
+from api.ledger.records import TransferRecord, TransferStatus
+from api.ledger.repository import transactions as transaction_rows
+from api.ledger.repository import transfers as transfer_rows
 from api.pagination import InvalidPageToken, TokenSigner, query_name
 from api.spanner.tx import PRIORITY_LOW, Tx
 from api.storage import DatabaseHandles
-from api.transactions import repository as transactions_repository
 from api.transfers import repository
-from api.transfers.convert import to_wire
-from api.transfers.model import TransferRecord, TransferStatus
 from api.transfers.schemas import TransferPage
+from api.wire.transfer import to_wire
 
 SCAN_LIMIT = 1000  # rows one request may read past what it returns
 
@@ -69,10 +71,10 @@ def list_transfers(
 ) -> TransferPage:
     check_range(filters.created_from, filters.created_to)
     query = query_name(list="transfers", **dataclasses.asdict(filters))
-    call = ctx.call("transfers.query")
+    budget = ctx.budget("transfers.query")
     if filters.transaction_id is not None:
         items, read_timestamp = databases.reader.read_consistent(
-            lambda tx: _legs(tx, filters), call=call, staleness=staleness
+            lambda tx: _legs(tx, filters), budget=budget, staleness=staleness
         )
         return TransferPage(
             items=[to_wire(t) for t in items], next_page_token=None, read_timestamp=read_timestamp
@@ -81,7 +83,7 @@ def list_transfers(
         before = signer.open(page_token, query, types=(int,))[0] if page_token else None
         (items, position), read_timestamp = databases.reader.read_consistent(
             lambda tx: _by_account(tx, filters, page_size, before),
-            call=call,
+            budget=budget,
             priority=PRIORITY_LOW,
             staleness=staleness,
         )
@@ -108,7 +110,7 @@ def list_transfers(
             created_to=filters.created_to,
             status=filters.status,
         ),
-        call=call,
+        budget=budget,
         priority=PRIORITY_LOW,
         staleness=staleness,
     )
@@ -124,12 +126,10 @@ def list_transfers(
 
 def _legs(tx: Tx, filters: TransferFilters) -> list[TransferRecord]:
     transaction_id = filters.transaction_id or ""
-    transaction = transactions_repository.read_transactions(tx, [transaction_id]).get(
-        transaction_id
-    )
+    transaction = transaction_rows.read_transactions(tx, [transaction_id]).get(transaction_id)
     if transaction is None:
         return []
-    legs = repository.read_transfers(tx, transaction.leg_ids)
+    legs = transfer_rows.read_transfers(tx, transaction.leg_ids)
     found = [legs[leg] for leg in reversed(transaction.leg_ids) if leg in legs]
     return [t for t in found if filters.matches(t)]
 
@@ -143,26 +143,26 @@ def _by_account(
     if account is None:
         raise AccountNotFound(f"Account {account_id!r} does not exist.")
     # A transfer's creation entry is posted at its CreatedAt: the range in sequences.
-    sequences = accounts_repository.sequence_range(
+    sequences = entries_repository.sequence_range(
         tx, account, filters.created_from, filters.created_to
     )
     found: list[tuple[int, TransferRecord]] = []
     examined = 0
     batch = min(page_size + 1, SCAN_LIMIT)
     while examined < SCAN_LIMIT:
-        entries = accounts_repository.list_entries(
+        entries = entries_repository.list_entries(
             tx,
             account,
             limit=batch,
             before_sequence=before,
             sequences=sequences,
         )
-        created = [e for e in entries if e.kind in accounts_repository.CREATION_KINDS]
-        transfers = repository.read_transfers(tx, [e.transfer_id for e in created])
+        created = [e for e in entries if e.kind in entries_repository.CREATION_KINDS]
+        transfers = transfer_rows.read_transfers(tx, [e.transfer_id for e in created])
         for entry in entries:
             sequence, transfer_id = entry.sequence, entry.transfer_id
             examined += 1
-            if entry.kind not in accounts_repository.CREATION_KINDS:
+            if entry.kind not in entries_repository.CREATION_KINDS:
                 before = sequence
                 continue
             transfer = transfers.get(transfer_id)

@@ -4,43 +4,39 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from api.accounts.errors import AccountClosed, AccountNotFound
 from api.auth import AUTH_ERRORS
-from api.deps import ReadCall, WriteCall
+from api.deps import ReadAccess, WriteAccess
 from api.edge import EDGE_RESPONSES
-from api.errors import IdempotencyConflict, problem_responses
+from api.errors import problem_responses
 from api.filters import LABEL_FILTER_DESCRIPTION, label_filters
 from api.freshness import MaxStaleness, staleness
 from api.ids import ID_PATTERN, TRANSFER_ID_MAX_LENGTH, TRANSFER_ID_PATTERN
 from api.instants import Instant, InvalidTimeRange, with_zone
-from api.limits import check_page_size
-from api.pagination import InvalidPageToken
-from api.transfers import queries, service
-from api.transfers.batch_schemas import TransferBatchCreate, TransferBatchResult
-from api.transfers.errors import (
+from api.ledger.errors import (
     LIFECYCLE_CONFLICTS,
-    AmountOverflow,
-    CurrencyMismatch,
-    InsufficientFunds,
+    MOVE_ERRORS,
+    AccountNotFound,
     PostExceedsHold,
     ReversalExceedsAmount,
-    SameAccount,
     TransferInTransaction,
     TransferNotFound,
     TransferNotPosted,
 )
-from api.transfers.model import TransferStatus
+from api.ledger.records import TransferStatus
+from api.ledger.sweeper import sweep_expired_holds
+from api.limits import check_page_size
+from api.pagination import InvalidPageToken
+from api.transfers import queries, service
 from api.transfers.queries import TransferFilters
 from api.transfers.schemas import (
     ExpirySweep,
-    Transfer,
     TransferCreate,
     TransferPage,
     TransferPost,
     TransferReverse,
     TransferVoid,
 )
-from api.transfers.sweeper import sweep_expired_holds
+from api.wire.transfer import Transfer
 
 router = APIRouter(
     prefix="/v1",
@@ -52,16 +48,6 @@ router = APIRouter(
 TransferIdPath = Annotated[
     str, Path(pattern=TRANSFER_ID_PATTERN, max_length=TRANSFER_ID_MAX_LENGTH)
 ]
-# What a new transfer (or a reversal) may meet in the accounts it moves money between.
-MOVE_ERRORS = (
-    AccountNotFound,
-    AccountClosed,
-    IdempotencyConflict,
-    InsufficientFunds,
-    SameAccount,
-    CurrencyMismatch,
-    AmountOverflow,
-)
 
 
 @router.post(
@@ -76,37 +62,13 @@ MOVE_ERRORS = (
 async def create_transfer(
     body: TransferCreate,
     response: Response,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Transfer:
     transfer, created = await service.create_transfer(
-        writer=call.writer, settings=call.settings, ctx=call.ctx, request=body
+        writer=caller.writer, settings=caller.settings, ctx=caller.ctx, request=body
     )
     response.status_code = 201 if created else 200
     return transfer
-
-
-@router.post(
-    "/transfers:batch",
-    summary="Up to 1,000 transfers (or calls on them) in one request: atomic, or each "
-    "with its own outcome",
-    responses=problem_responses(
-        *AUTH_ERRORS,
-        *MOVE_ERRORS,
-        TransferNotFound,
-        *LIFECYCLE_CONFLICTS,
-        TransferNotPosted,
-        ReversalExceedsAmount,
-        PostExceedsHold,
-    ),
-    response_model=TransferBatchResult,
-)
-def create_transfer_batch(body: TransferBatchCreate, call: WriteCall) -> Response:
-    result = service.create_batch(
-        databases=call.databases, settings=call.settings, ctx=call.ctx, request=body
-    )
-    # Serialised by pydantic directly: FastAPI would dump the model to a dict, validate
-    # it again and encode that (in-process, 1,000 results: 20.0 ms against 7.8 ms).
-    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -118,11 +80,11 @@ def create_transfer_batch(body: TransferBatchCreate, call: WriteCall) -> Respons
 )
 async def post_hold(
     transfer_id: TransferIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
     body: Annotated[TransferPost | None, Body()] = None,
 ) -> Transfer:
     return await service.resolve_hold(
-        writer=call.writer, ctx=call.ctx, transfer_id=transfer_id, action="post", request=body
+        writer=caller.writer, ctx=caller.ctx, transfer_id=transfer_id, action="post", request=body
     )
 
 
@@ -133,11 +95,11 @@ async def post_hold(
 )
 async def void_hold(
     transfer_id: TransferIdPath,
-    call: WriteCall,
+    caller: WriteAccess,
     _body: Annotated[TransferVoid | None, Body()] = None,
 ) -> Transfer:
     return await service.resolve_hold(
-        writer=call.writer, ctx=call.ctx, transfer_id=transfer_id, action="void"
+        writer=caller.writer, ctx=caller.ctx, transfer_id=transfer_id, action="void"
     )
 
 
@@ -158,12 +120,12 @@ async def reverse_transfer(
     transfer_id: TransferIdPath,
     body: TransferReverse,
     response: Response,
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> Transfer:
     reversal, created = await service.reverse_transfer(
-        writer=call.writer,
-        settings=call.settings,
-        ctx=call.ctx,
+        writer=caller.writer,
+        settings=caller.settings,
+        ctx=caller.ctx,
         transfer_id=transfer_id,
         request=body,
     )
@@ -178,9 +140,9 @@ async def reverse_transfer(
     responses=problem_responses(*AUTH_ERRORS),
 )
 def expire_holds(
-    call: WriteCall,
+    caller: WriteAccess,
 ) -> ExpirySweep:
-    return ExpirySweep(released=sweep_expired_holds(call.databases.writer, call.ctx))
+    return ExpirySweep(released=sweep_expired_holds(caller.databases.writer, caller.ctx))
 
 
 QUERY_PARAMETERS = frozenset(
@@ -199,7 +161,7 @@ QUERY_PARAMETERS = frozenset(
 def list_transfers(
     *,
     request: Request,
-    call: ReadCall,
+    caller: ReadAccess,
     account_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
     status: TransferStatus | None = None,
     created_from: Annotated[
@@ -215,7 +177,7 @@ def list_transfers(
 ) -> TransferPage:
     labels = label_filters(request.query_params.multi_items(), QUERY_PARAMETERS)
     size = check_page_size(
-        page_size, default=call.settings.default_page_size, maximum=call.settings.max_page_size
+        page_size, default=caller.settings.default_page_size, maximum=caller.settings.max_page_size
     )
     filters = TransferFilters(
         account_id=account_id,
@@ -226,8 +188,8 @@ def list_transfers(
         labels=labels,
     )
     return queries.list_transfers(
-        databases=call.databases, ctx=call.ctx, signer=call.token_signer, filters=filters,
-        page_size=size, page_token=page_token, staleness=staleness(max_staleness, call.settings),
+        databases=caller.databases, ctx=caller.ctx, signer=caller.token_signer, filters=filters,
+        page_size=size, page_token=page_token, staleness=staleness(max_staleness, caller.settings),
     )  # fmt: skip
 
 
@@ -238,6 +200,6 @@ def list_transfers(
 )
 def get_transfer(
     transfer_id: TransferIdPath,
-    call: ReadCall,
+    caller: ReadAccess,
 ) -> Transfer:
-    return service.get_transfer(databases=call.databases, ctx=call.ctx, transfer_id=transfer_id)
+    return service.get_transfer(databases=caller.databases, ctx=caller.ctx, transfer_id=transfer_id)

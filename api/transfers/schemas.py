@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from api.ids import Amount, Currency, Labels, Metadata, ResourceId
-from api.transfers.model import TransferStatus
-
-# The longest a hold may wait to be settled.
-MAX_HOLD_SECONDS = 30 * 24 * 3600
-# A hold's (or a pending transaction's) time to live, in seconds.
-HoldTimeout = Annotated[StrictInt, Field(ge=1, le=MAX_HOLD_SECONDS)]
+from api.ids import Amount, Currency, HoldTimeout, Labels, Metadata, ResourceId
+from api.wire.transfer import Transfer
 
 
 class TransferCreate(BaseModel):
@@ -64,36 +58,6 @@ class TransferReverse(BaseModel):
     id: ResourceId = Field(description="The reversal's own id (its idempotency key).")
     amount: Amount | None = Field(default=None, description="Absent: all that is left to reverse.")
     metadata: Metadata | None = None
-
-
-class Transfer(BaseModel):
-    id: str
-    debit_account_id: str
-    credit_account_id: str
-    amount: int
-    currency: str
-    status: TransferStatus = Field(
-        description="posted; or for a hold: pending, then posted, voided or expired."
-    )
-    metadata: Metadata | None
-    labels: dict[str, str] = Field(
-        description="Set at creation (a reversal has its original's); query with label.KEY=VALUE."
-    )
-    created_at: datetime = Field(description="Commit timestamp of the transfer.")
-    pending: bool = Field(description="Created as a hold.")
-    expires_at: datetime | None = Field(
-        description="When a hold can no longer be posted (holds with a timeout)."
-    )
-    posted_amount: int | None = Field(description="What a posted hold settled.")
-    resolved_at: datetime | None = Field(
-        description="When a hold was posted, voided or expired (commit timestamp)."
-    )
-    reverses_transfer_id: str | None = Field(description="Set on a reversal.")
-    reversed_amount: int = Field(description="How much of this transfer was reversed.")
-    transaction_id: str | None = Field(
-        description="Set on a leg of a multi-leg transaction (its id is the transaction's, "
-        "'~' and the leg's index)."
-    )
 
 
 class ExpirySweep(BaseModel):

@@ -17,7 +17,7 @@ from google.cloud import spanner
 from api.accounts.backfill import BackfillReport, backfill
 from api.app import create_app
 from api.ids import key_hash
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.storage import build_client, spanner_config
 from devtools.admin import drop_database
@@ -52,7 +52,7 @@ class Ledger:
         database = SpannerDatabase(spanner_config(settings), build_client(settings))
         database.open()
         try:
-            return backfill(database, call=Call(time.monotonic() + 60, "test"), **options)
+            return backfill(database, budget=Budget(time.monotonic() + 60, "test"), **options)
         finally:
             database.close()
 

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from google.cloud import spanner
 
-from api.accounts import repository
+from api.accounts import entries_repository, repository
 from api.config import Settings
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import Tx
 from api.storage import build_client, spanner_config
@@ -34,7 +34,7 @@ def test_the_history_index_orders_the_entries_of_one_commit_last_first(
                 "SELECT COLUMN_NAME, COLUMN_ORDERING FROM INFORMATION_SCHEMA.INDEX_COLUMNS"
                 " WHERE TABLE_NAME = 'Entries' AND INDEX_NAME = @index"
                 " AND ORDINAL_POSITION IS NOT NULL ORDER BY ORDINAL_POSITION",
-                params={"index": repository.ENTRIES_BY_TIME},
+                params={"index": entries_repository.ENTRIES_BY_TIME},
                 param_types={"index": spanner.param_types.STRING},
             )
         )
@@ -60,14 +60,16 @@ def test_the_last_entry_before_an_instant_is_found_however_far_back_it_lies(
         response = client.post("/v1/transfers", json={**body, "amount": amount})
     last = datetime.fromisoformat(response.json()["created_at"])
 
-    def position(tx: Tx) -> repository.Position:
+    def position(tx: Tx) -> entries_repository.Position:
         account = repository.read_account(tx, alice)
         assert account is not None
-        return repository.position_at(tx, account, last + later, inclusive=True)
+        return entries_repository.position_at(tx, account, last + later, inclusive=True)
 
     database = SpannerDatabase(spanner_config(ledger_settings), build_client(ledger_settings))
     try:
-        found, _ = database.read_consistent(position, call=Call(time.monotonic() + 30, "test"))
+        found, _ = database.read_consistent(position, budget=Budget(time.monotonic() + 30, "test"))
     finally:
         database.close()
-    assert found == repository.Position(2, 12, repository.Totals(debits=0, credits=12))
+    assert found == entries_repository.Position(
+        2, 12, entries_repository.Totals(debits=0, credits=12)
+    )

@@ -19,7 +19,7 @@ from google.cloud import spanner
 
 from api.app import create_app
 from api.audit import AuditReport, run_audit
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.storage import build_client, spanner_config
 from devtools.admin import drop_database
@@ -78,8 +78,8 @@ class Ledger:
         database = SpannerDatabase(spanner_config(settings), build_client(settings))
         database.open()
         try:
-            call = Call(deadline=time.monotonic() + 60, tag="action=audit")
-            return run_audit(database, call=call, where=self.database_id, **options)
+            budget = Budget(deadline=time.monotonic() + 60, tag="action=audit")
+            return run_audit(database, budget=budget, where=self.database_id, **options)
         finally:
             database.close()
 

@@ -1,5 +1,5 @@
 """The scope check on the smallest apps the auth tests build: ``authorized`` (which the
-service's ReadCall / WriteCall run first) as a dependency of its own."""
+service's ReadAccess / WriteAccess run first) as a dependency of its own."""
 
 from __future__ import annotations
 

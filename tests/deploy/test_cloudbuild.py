@@ -80,7 +80,7 @@ def test_tests_pass_before_the_image_is_pushed(steps):
 
 def test_the_build_neither_migrates_nor_deploys():
     text = BUILD_CONFIG.read_text()
-    assert "api.spanner.migrations" not in text
+    assert "api.migrate" not in text
     assert "gcloud run" not in text
     assert not re.search(r"_SPANNER_|_RUNTIME_SA|_DEPLOY_SA", text)
 

@@ -101,7 +101,7 @@ def test_migrations_run_from_the_commit_image(steps):
     assert [migrate["entrypoint"], *migrate["args"]] == [
         "python",
         "-m",
-        "api.spanner.migrations",
+        "api.migrate",
         "up",
     ]
 

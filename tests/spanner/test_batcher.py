@@ -17,7 +17,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from api.spanner.batcher import DEFAULT_SPLIT_BUDGET, BatcherClosed, SplitBudgetSpent, WriteBatcher
-from api.spanner.call import CallMeter
+from api.spanner.budget import SpannerMeter
 from api.spanner.errors import DeadlinePassed
 
 
@@ -39,7 +39,7 @@ class Recorder:
         self.refused = refused
 
     def __call__(
-        self, items: Sequence[str], deadline: float, meters: tuple[CallMeter, ...]
+        self, items: Sequence[str], deadline: float, meters: tuple[SpannerMeter, ...]
     ) -> list[str]:
         self.entered.set()
         self.gate.wait(10)
@@ -201,7 +201,7 @@ def test_caller_is_answered_at_its_deadline_even_if_the_writer_is_stuck() -> Non
     recorder.gate.clear()
     batcher = WriteBatcher(recorder, window_seconds=0, max_items=10)
     with pytest.raises(DeadlinePassed):
-        batcher.call("stuck", deadline=time.monotonic() + 0.1)
+        batcher.commit("stuck", deadline=time.monotonic() + 0.1)
     recorder.gate.set()
     batcher.close()
 
@@ -230,7 +230,7 @@ def test_async_caller_that_gives_up_withdraws_its_queued_item() -> None:
 
     async def give_up() -> None:
         with pytest.raises(DeadlinePassed):
-            await batcher.call_async("withdrawn", deadline=time.monotonic() + 0.05)
+            await batcher.commit_async("withdrawn", deadline=time.monotonic() + 0.05)
 
     asyncio.run(give_up())
     recorder.gate.set()
@@ -241,7 +241,7 @@ def test_async_caller_that_gives_up_withdraws_its_queued_item() -> None:
 
 def test_async_caller_gets_its_result() -> None:
     batcher = WriteBatcher(Recorder(), window_seconds=0, max_items=10)
-    assert asyncio.run(batcher.call_async("x", deadline=later())) == "X"
+    assert asyncio.run(batcher.commit_async("x", deadline=later())) == "X"
     batcher.close()
 
 
@@ -262,7 +262,7 @@ def group_of_async_callers(batcher: WriteBatcher[str, str], recorder: Recorder, 
             return original(*args, **kwargs)
 
         loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
-        calls = [asyncio.ensure_future(batcher.call_async(n, deadline=later())) for n in names]
+        calls = [asyncio.ensure_future(batcher.commit_async(n, deadline=later())) for n in names]
         await asyncio.sleep(0.05)  # all queued behind the blocker
         recorder.gate.set()
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
@@ -298,7 +298,7 @@ def test_a_cancelled_async_caller_withdraws_its_queued_item() -> None:
     blocker = hold_the_writer(batcher, recorder)
 
     async def leave() -> None:
-        call = asyncio.ensure_future(batcher.call_async("left", deadline=later()))
+        call = asyncio.ensure_future(batcher.commit_async("left", deadline=later()))
         await asyncio.sleep(0.05)
         call.cancel()  # the client went away
         with pytest.raises(asyncio.CancelledError):

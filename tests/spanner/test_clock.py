@@ -107,14 +107,14 @@ def test_the_bounds_bracket_what_spanner_says_its_time_is(ledger_settings: Setti
                     "spanner.commit_timestamp()")])  # fmt: skip
 
     assert database.time_bounds(time.monotonic()) is None
-    database.write(marker, call=RequestContext.starting_now(10).call("test"))
+    database.write(marker, budget=RequestContext.starting_now(10).budget("test"))
     time.sleep(0.2)
     before = database.time_bounds(time.monotonic())
     (row,) = database.read(
         lambda tx: tx.query(
             "SELECT CURRENT_TIMESTAMP() AS now, @x AS x", {"x": (1, param_types.INT64)}
         ),
-        call=RequestContext.starting_now(10).call("test"),
+        budget=RequestContext.starting_now(10).budget("test"),
     )
     after = database.time_bounds(time.monotonic())
     assert before is not None and after is not None

@@ -14,7 +14,7 @@ from pytest_mock import MockerFixture
 
 from api.config import Settings
 from api.context import RequestContext
-from api.spanner.call import Call
+from api.spanner.budget import Budget
 from api.spanner.database import SpannerDatabase
 from api.spanner.errors import DeadlinePassed
 from api.spanner.transactions import abort_backoff
@@ -32,8 +32,8 @@ def handle(settings: Settings) -> SpannerDatabase:
     return database
 
 
-def within(seconds: float) -> Call:
-    return RequestContext.starting_now(seconds).call("test")
+def within(seconds: float) -> Budget:
+    return RequestContext.starting_now(seconds).budget("test")
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def count_transfers(ledger: SpannerDatabase, transfer_id: str) -> int:
             "SELECT COUNT(*) AS n FROM Transfers WHERE TransferId = @id",
             {"id": (transfer_id, param_types.STRING)},
         ),
-        call=within(10),
+        budget=within(10),
     )
     return int(rows[0]["n"])
 
@@ -84,7 +84,7 @@ def test_aborted_commit_is_retried_and_applied_once(
 ) -> None:
     marker = unique("abort")
     commit = fail_commits(mocker, [aborted(), aborted()])
-    committed = ledger.write(insert_marker(marker), call=within(10))
+    committed = ledger.write(insert_marker(marker), budget=within(10))
     assert committed.value == marker
     assert commit.call_count == 3
     assert count_transfers(ledger, marker) == 1
@@ -97,7 +97,7 @@ def test_aborts_beyond_the_deadline_raise_and_write_nothing(
     marker = unique("abort")
     fail_commits(mocker, [aborted()] * 10_000)
     with pytest.raises(gexc.Aborted):
-        ledger.write(insert_marker(marker), call=within(0.3))
+        ledger.write(insert_marker(marker), budget=within(0.3))
     mocker.stopall()
     assert count_transfers(ledger, marker) == 0
 
@@ -105,7 +105,7 @@ def test_aborts_beyond_the_deadline_raise_and_write_nothing(
 def test_non_retryable_error_is_not_retried(ledger: SpannerDatabase, mocker: MockerFixture) -> None:
     commit = fail_commits(mocker, [gexc.ServiceUnavailable("injected")])
     with pytest.raises(gexc.ServiceUnavailable):
-        ledger.write(insert_marker("never"), call=within(10))
+        ledger.write(insert_marker("never"), budget=within(10))
     assert commit.call_count == 1
 
 
@@ -116,7 +116,7 @@ def test_write_gate_wait_is_bounded_by_the_deadline(ledger_settings: Settings) -
     gate.acquire()  # another request holds the only slot
     try:
         with pytest.raises(DeadlinePassed):
-            ledger.write(insert_marker("gated"), call=within(0.2))
+            ledger.write(insert_marker("gated"), budget=within(0.2))
     finally:
         gate.release()
 

@@ -117,7 +117,7 @@ def test_the_commit_of_a_real_transaction_carries_the_request_budget(
                   [(7, unique("deadline"), "a", "b", 1, "USD", "posted", "h",
                     "spanner.commit_timestamp()")])  # fmt: skip
 
-    database.write(work, call=RequestContext.starting_now(2.0).call("test"))
+    database.write(work, budget=RequestContext.starting_now(2.0).budget("test"))
     assert seen
     assert all(isinstance(t, float) and 0 < t <= 2.0 for t in seen)
 
@@ -133,6 +133,6 @@ def test_an_exhausted_pool_fails_transiently_within_the_deadline(
         started = time.monotonic()
         with pytest.raises(SessionsExhausted):
             database.read(
-                lambda tx: tx.query("SELECT 1"), call=RequestContext.starting_now(0.3).call("t")
+                lambda tx: tx.query("SELECT 1"), budget=RequestContext.starting_now(0.3).budget("t")
             )
         assert time.monotonic() - started < 0.3 + 1.0

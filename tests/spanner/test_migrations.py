@@ -339,8 +339,8 @@ def test_crashed_runner_with_an_expired_lock_is_refused_as_dirty(
     set_state(database, 4, dirty=True, owner="dead-host:1:abc", expires_in=-5)
     with pytest.raises(DirtyDatabaseError) as info:
         apply_migrations(database, ddl_dir, emulator=True, out=quiet)
-    assert "python -m api.spanner.migrations force 4" in str(info.value)
-    assert "python -m api.spanner.migrations force 3" in str(info.value)
+    assert "python -m api.migrate force 4" in str(info.value)
+    assert "python -m api.migrate force 3" in str(info.value)
 
 
 def test_force_previous_version_lets_the_failed_file_run_again(

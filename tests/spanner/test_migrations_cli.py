@@ -1,4 +1,4 @@
-"""``python -m api.spanner.migrations`` as a real subprocess against the emulator."""
+"""``python -m api.migrate`` as a real subprocess against the emulator."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def cli_env(emulator: Any, database_id: str) -> dict[str, str]:
 def cli(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., Result]:
     def run(*args: str, env: dict[str, str] | None = None) -> Result:
         done = subprocess.run(
-            [sys.executable, "-m", "api.spanner.migrations", *args],
+            [sys.executable, "-m", "api.migrate", *args],
             env=env or cli_env,
             cwd=tmp_path,  # no developer .env is read
             capture_output=True,
@@ -137,7 +137,7 @@ def test_dirty_database_exits_1_and_says_how_to_repair(
     result = cli("up", "--dir", str(ddl_dir))
     assert result.code == 1
     assert "dirty at version 3 (0003_albums.sql)" in result.stderr
-    assert "python -m api.spanner.migrations force 2" in result.stderr
+    assert "python -m api.migrate force 2" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -199,7 +199,7 @@ def test_usage_errors_exit_2(cli: Callable[..., Result], args: list[str], messag
 def test_two_processes_at_once_apply_each_file_once(
     cli_env: dict[str, str], ddl_dir: Path, tmp_path: Path, database: Any
 ) -> None:
-    command = [sys.executable, "-m", "api.spanner.migrations", "up", "--dir", str(ddl_dir)]
+    command = [sys.executable, "-m", "api.migrate", "up", "--dir", str(ddl_dir)]
     processes = [
         subprocess.Popen(
             command,

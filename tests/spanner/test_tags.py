@@ -20,7 +20,7 @@ from pytest_mock import MockerFixture
 from api.app import create_app
 from api.auth import READ, WRITE, Authenticator, Principal
 from api.config import Settings
-from api.spanner.call import TAG_MAX_CHARS, compose_tag
+from api.spanner.budget import TAG_MAX_CHARS, compose_tag
 from api.spanner.tx import PRIORITY_DEFAULT, PRIORITY_LOW
 
 BUDGET_SECONDS = 4.0

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from google.api_core import exceptions as gexc
 from pytest_mock import MockerFixture
 
+from api.batch import service as batch_service
 from api.ids import MAX_METADATA_DEPTH
-from api.transfers import service as transfers_service
 
 Ids = Callable[[str], str]
 LONE_SURROGATE = "\ud800"
@@ -87,7 +87,7 @@ def test_a_chunk_that_fails_for_good_leaves_the_results_of_what_committed(
     client: TestClient, pair: tuple[str, str], unique: Ids, mocker: MockerFixture
 ) -> None:
     a, b = pair
-    real = transfers_service.commit_orders
+    real = batch_service.commit_orders
     calls = 0
 
     def second_chunk_refused(*args: Any, **kwargs: Any) -> Any:
@@ -97,7 +97,7 @@ def test_a_chunk_that_fails_for_good_leaves_the_results_of_what_committed(
             raise gexc.InvalidArgument("injected: a value storage refuses")
         return real(*args, **kwargs)
 
-    mocker.patch.object(transfers_service, "commit_orders", side_effect=second_chunk_refused)
+    mocker.patch.object(batch_service, "commit_orders", side_effect=second_chunk_refused)
     items = [transfer(unique("t"), a, b) for _ in range(250)]
     response = send(client, "/v1/transfers:batch", {"transfers": items})
     assert response.status_code == 200, response.text

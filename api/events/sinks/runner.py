@@ -10,7 +10,7 @@ import threading
 from typing import Protocol
 
 from api.events import repository
-from api.events.budget import background_call
+from api.events.budget import background_budget
 from api.events.config import EventSettings
 from api.events.feed import Gap, read_served
 from api.events.model import Event, Place
@@ -51,7 +51,7 @@ class DeliveryRunner:
         poll = self._settings.poll_interval_ms / 1000
         place = self._db.read(
             lambda tx: repository.read_sink_cursor(tx, self._delivery.sink_id),
-            call=background_call("events.delivery.cursor"),
+            budget=background_budget("events.delivery.cursor"),
         )
         batch = self._settings.delivery_batch
         failures = 0
@@ -59,7 +59,7 @@ class DeliveryRunner:
             try:
                 served, _ = self._db.read_consistent(
                     functools.partial(read_served, after=place, limit=batch),
-                    call=background_call("events.delivery.read"),
+                    budget=background_budget("events.delivery.read"),
                 )
                 if served.gap is not None:
                     log.error(
@@ -92,5 +92,5 @@ class DeliveryRunner:
             functools.partial(
                 repository.save_sink_cursor, sink_id=self._delivery.sink_id, place=place
             ),
-            call=background_call("events.delivery.save"),
+            budget=background_budget("events.delivery.save"),
         )

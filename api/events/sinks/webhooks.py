@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from api.events import repository
-from api.events.budget import background_call
+from api.events.budget import background_budget
 from api.events.config import EventSettings, WebhookEndpoint
 from api.events.feed import Gap
 from api.events.model import Event, rfc3339
@@ -105,7 +105,7 @@ class WebhookDelivery:
                 tx, endpoint_id=self.endpoint.id, event_id=event_id, event=event,
                 attempts=attempts, last_error=error,
             ),
-            call=background_call("events.webhook.dead_letter"),
+            budget=background_budget("events.webhook.dead_letter"),
         )  # fmt: skip
 
     def _attempt(self, message_id: str, body: bytes) -> str:

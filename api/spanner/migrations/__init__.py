@@ -1,6 +1,6 @@
 """Spanner DDL migrations: ``spanner_ddl/NNNN_name.sql`` applied in order, exactly once.
 
-``python -m api.spanner.migrations [up|status|force VERSION]`` is the command line. The
+``python -m api.migrate [up|status|force VERSION]`` is the command line. The
 rules live with the code that keeps them: ``files`` (names, checksums, the fine-grained
 access control marker), ``tables`` (the bookkeeping tables), ``state`` (version and dirty
 flag), ``lock`` (the migration lock), ``apply`` (applying pending files) and ``force``

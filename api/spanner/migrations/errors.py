@@ -12,7 +12,7 @@ __all__ = [
 ]
 
 # The command the messages tell an operator to run.
-CLI = "python -m api.spanner.migrations"
+CLI = "python -m api.migrate"
 
 
 class MigrationError(Exception):

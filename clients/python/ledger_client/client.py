@@ -4,68 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Literal, TypeVar
-
-import httpx
 
 from ledger_client import calls
 from ledger_client import models as m
-from ledger_client.auth import TokenSource
 from ledger_client.endpoints import Operations
-from ledger_client.outcome import RetryAfter, Target, settle, settle_failure
-from ledger_client.retry import Attempts, RetryPolicy
-
-T = TypeVar("T")
-
-
-class SyncTransport(Target):
-    """Sends a ``Call`` with authentication and retries, over one pooled httpx client."""
-
-    is_async: Literal[False] = False
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        auth: TokenSource | None = None,
-        retry: RetryPolicy | None = None,
-        http: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(url, auth=auth, retry=retry)
-        self._owns_http = http is None
-        self.http = http or httpx.Client(base_url=self.url, headers=self.default_headers)
-
-    def send(self, call: calls.Call[T]) -> T:
-        attempts = Attempts(self.retry)
-        while True:
-            attempts.count += 1
-            try:
-                response = self.http.request(
-                    call.method,
-                    call.path,
-                    params=call.params,
-                    json=call.json(),
-                    headers=self.auth.headers(),
-                    timeout=attempts.timeout(),
-                )
-            except Exception as exc:  # settle_failure re-raises what is not ours
-                outcome: T | RetryAfter = settle_failure(exc, attempts)
-            else:
-                outcome = settle(call, response, attempts)
-            if not isinstance(outcome, RetryAfter):
-                return outcome
-            time.sleep(outcome.delay)
-
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
-
-    def __enter__(self) -> LedgerClient:
-        assert isinstance(self, LedgerClient)  # noqa: S101 - only LedgerClient is used
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+from ledger_client.transport import SyncTransport
 
 
 class LedgerClient(SyncTransport, Operations):

@@ -1,23 +1,20 @@
 """The API's operations as methods of both clients, each written once.
 
 ``Endpoint(calls.open_account)`` on a class is a method with ``open_account``'s
-signature that sends its call: ``LedgerClient`` answers the result, ``AsyncLedgerClient``
-an awaitable of it (the descriptor looks at which transport it is bound to). ``Paged``
+signature that sends its call: on a ``SyncTransport`` (``LedgerClient``) it answers the
+result, on an ``AsyncTransport`` (``AsyncLedgerClient``) an awaitable of it. ``Paged``
 does the same for iterating every item of a paginated list, following
-``next_page_token``.
+``next_page_token``. The descriptors know the two transports, never the clients.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from ledger_client import calls
 from ledger_client import models as m
-
-if TYPE_CHECKING:
-    from ledger_client.aio import AsyncTransport
-    from ledger_client.client import SyncTransport
+from ledger_client.transport import AsyncTransport, SyncTransport
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,10 +28,6 @@ class Page(Protocol[I_co]):
 
     @property
     def next_page_token(self) -> str | None: ...
-
-
-def _is_async(obj: object) -> bool:
-    return bool(getattr(obj, "is_async", False))
 
 
 class Endpoint(Generic[P, T]):
@@ -52,7 +45,7 @@ class Endpoint(Generic[P, T]):
         if obj is None:
             return self
         build = self.build
-        if _is_async(obj):
+        if isinstance(obj, AsyncTransport):
 
             async def send_async(*args: P.args, **kwargs: P.kwargs) -> T:
                 result: T = await obj.send(build(*args, **kwargs))
@@ -83,7 +76,7 @@ class Paged(Generic[P, I]):
         if obj is None:
             return self
         build: Callable[..., calls.Call[Page[I]]] = self.build
-        if _is_async(obj):
+        if isinstance(obj, AsyncTransport):
 
             async def iterate_async(*args: Any, **kwargs: Any) -> AsyncIterator[I]:
                 token = kwargs.pop("page_token", None)

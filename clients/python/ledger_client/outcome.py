@@ -1,6 +1,7 @@
 """What one attempt's response means: the result, a retry after a delay, or an error.
 
-Shared by the sync and async clients, which differ only in how they send and sleep.
+No I/O here: the sync and async transports (``ledger_client.transport``) send and sleep,
+and both ask this module what each answer, or each failure to get one, means.
 """
 
 from __future__ import annotations
@@ -10,32 +11,16 @@ from typing import TypeVar
 
 import httpx
 
-from ledger_client.auth import NoAuth, TokenSource
 from ledger_client.calls import Call
 from ledger_client.errors import TransportError, error_from_response
 from ledger_client.retry import (
     RETRYABLE_STATUSES,
     Attempts,
-    RetryPolicy,
     is_retryable_exception,
     retry_after_seconds,
 )
 
 T = TypeVar("T")
-
-USER_AGENT = "spanner-ledger-client/0.1"
-
-
-class Target:
-    """Where calls go and how: the service URL, the token source, the retry policy."""
-
-    def __init__(
-        self, url: str, *, auth: TokenSource | None = None, retry: RetryPolicy | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.auth: TokenSource = auth or NoAuth()
-        self.retry = retry or RetryPolicy()
-        self.default_headers = {"User-Agent": USER_AGENT}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The only place that reads or writes Transactions (their legs are Transfers rows)."""
+"""Transactions as the engine reads and writes them, by key (their legs are Transfers
+rows)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Iterable
 from google.cloud import spanner
 
 from api.ids import key_hash
+from api.ledger.records import TransactionRecord
 from api.spanner.tx import Row, Tx
 from api.spanner.values import json_from_column, json_to_column
-from api.transactions.model import TransactionRecord
 
 TRANSACTION_COLUMNS = (
     "TransactionId", "LegCount", "Pending", "ExpiresAt", "Metadata", "RequestHash",

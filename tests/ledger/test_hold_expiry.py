@@ -12,15 +12,16 @@ from pytest_mock import MockerFixture
 
 from api.config import Settings
 from api.context import RequestContext
+from api.ledger.commit import commit_orders
+from api.ledger.orders import ResolveOrder
+from api.ledger.outcome import Outcome
+from api.ledger.records import TransferRecord
 from api.spanner.clock import TimeBounds
 from api.spanner.database import SpannerDatabase
 from api.spanner.tx import Tx
 from api.storage import build_client, spanner_config
 from api.transfers.convert import prepare
-from api.transfers.model import ResolveOrder, TransferRecord
-from api.transfers.posting import Outcome
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import commit_orders
 
 pytestmark = pytest.mark.emulator
 
@@ -40,7 +41,7 @@ def database(ledger_settings: Settings) -> Iterator[SpannerDatabase]:
 def spanner_now(database: SpannerDatabase) -> datetime:
     (row,) = database.read(
         lambda tx: tx.query("SELECT CURRENT_TIMESTAMP() AS now"),
-        call=RequestContext.starting_now(10).call("test"),
+        budget=RequestContext.starting_now(10).budget("test"),
     )
     now: datetime = row["now"]
     return now
@@ -50,13 +51,13 @@ def hold(database: SpannerDatabase, pair: tuple[str, str], hid: str, timeout: in
     request = TransferCreate(id=hid, debit_account_id=pair[0], credit_account_id=pair[1],
                              amount=5, pending=True, timeout_seconds=timeout)  # fmt: skip
     order = prepare(request, settings=Settings(_env_file=None))  # type: ignore[call-arg]
-    (outcome,) = commit_orders(database, [order], RequestContext.starting_now(10).call("test"))
+    (outcome,) = commit_orders(database, [order], RequestContext.starting_now(10).budget("test"))
     return outcome
 
 
 def post(database: SpannerDatabase, hid: str) -> Outcome:
     order = ResolveOrder(hid, "post")
-    (outcome,) = commit_orders(database, [order], RequestContext.starting_now(10).call("test"))
+    (outcome,) = commit_orders(database, [order], RequestContext.starting_now(10).budget("test"))
     return outcome
 
 

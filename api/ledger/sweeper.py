@@ -2,8 +2,8 @@
 
 Every worker runs a ``HoldSweeper`` thread (``LEDGER_HOLD_SWEEP_INTERVAL_SECONDS``):
 it looks up expired holds in the sharded time index (a low-priority query per shard)
-and releases them in small transactions through the same ``commit_orders`` as every
-other write. Running in every worker at once is safe: each release re-reads the hold
+and releases them in small commits through the same ``commit_orders`` as every other
+write. Running in every worker at once is safe: each release re-reads the hold
 inside its transaction and releases it only if it is still pending and past
 ``expires_at`` by Spanner's clock, so two sweepers racing for one hold end with one
 release (the other transaction aborts and then finds it resolved). Where workers get
@@ -11,7 +11,7 @@ no CPU between requests (Cloud Run with request-based billing), a Cloud Schedule
 calls ``POST /v1/transfers:expire`` instead; see docs/DEPLOY.md.
 
 A hold past ``expires_at`` can never be posted whether or not it has been swept
-(api.transfers.posting), so the sweeper only decides how soon the reserved amount
+(api.ledger.transfer_rules), so the sweeper only decides how soon the reserved amount
 becomes available again: within about one interval.
 """
 
@@ -23,17 +23,18 @@ import random
 import threading
 
 from api.context import RequestContext
-from api.spanner.database import SpannerDatabase
-from api.spanner.tx import PRIORITY_LOW
-from api.transactions.model import (
-    AnyOrder,
+from api.ledger.commit import commit_orders
+from api.ledger.orders import (
+    ExpireOrder,
     ExpireTransactionOrder,
+    Order,
     chunked_by_weight,
     order_weight,
 )
-from api.transfers import repository
-from api.transfers.model import EXPIRY_SHARDS, ExpireOrder, transaction_of
-from api.transfers.service import commit_orders
+from api.ledger.records import transaction_of
+from api.ledger.repository import transfers as transfer_rows
+from api.spanner.database import SpannerDatabase
+from api.spanner.tx import PRIORITY_LOW
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +46,25 @@ FOUND_PER_SHARD = 100
 def sweep_expired_holds(database: SpannerDatabase, ctx: RequestContext | None = None) -> int:
     """One pass over every shard; returns how many holds this pass released."""
     released = 0
-    shards = list(range(EXPIRY_SHARDS))
+    shards = list(range(transfer_rows.EXPIRY_SHARDS))
     random.shuffle(shards)  # workers sweeping at once start in different places
     for shard in shards:
         context = ctx or RequestContext.starting_now(SWEEP_BUDGET_SECONDS)
         ids = database.read(
-            functools.partial(repository.expired_holds, shard=shard, limit=FOUND_PER_SHARD),
-            call=context.call("holds.find_expired"),
+            functools.partial(transfer_rows.expired_holds, shard=shard, limit=FOUND_PER_SHARD),
+            budget=context.budget("holds.find_expired"),
             priority=PRIORITY_LOW,
         )
         orders = expiry_orders(ids)
         weights = [order_weight(order) for order in orders]
         for chunk in chunked_by_weight(orders, weights, RELEASES_PER_COMMIT):
             context = ctx or RequestContext.starting_now(SWEEP_BUDGET_SECONDS)
-            outcomes = commit_orders(database, chunk, context.call("holds.expire"))
+            outcomes = commit_orders(database, chunk, context.budget("holds.expire"))
             released += sum(len(o.legs) or 1 for o in outcomes if o.created)
     return released
 
 
-def expiry_orders(transfer_ids: list[str]) -> list[AnyOrder]:
+def expiry_orders(transfer_ids: list[str]) -> list[Order]:
     """The release of each hold found; a transaction's first leg stands for all of its
     legs, released together (a transaction weighs its legs: alone in its commit)."""
     return [

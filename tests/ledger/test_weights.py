@@ -8,38 +8,29 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from google.cloud.spanner_v1 import Mutation
 from google.cloud.spanner_v1.batch import _BatchBase
 
-from api.accounts.model import AccountRecord
 from api.config import Settings
 from api.ids import MAX_LABELS, MAX_LEGS
-from api.spanner.tx import Tx
-from api.transactions.convert import prepare_transaction
-from api.transactions.model import AnyOrder, order_weight
-from api.transactions.schemas import LegCreate, TransactionCreate
-from api.transfers.convert import prepare, prepare_reverse
-from api.transfers.model import (
+from api.ledger.apply import apply
+from api.ledger.commit import buffer_writes
+from api.ledger.orders import (
     MUTATIONS_PER_TRANSFER,
     SPANNER_MUTATIONS_PER_COMMIT,
+    Order,
     ResolveOrder,
+    order_weight,
 )
-from api.transfers.posting import Posting
+from api.spanner.tx import Tx
+from api.transactions.convert import prepare_transaction
+from api.transactions.schemas import LegCreate, TransactionCreate
+from api.transfers.convert import prepare, prepare_reverse
 from api.transfers.schemas import TransferCreate, TransferReverse
-from api.transfers.service import buffer_writes
+from tests.ledger.memory import MemoryLedger, account
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 LABELS = {f"key{n}": f"value-{n}" for n in range(MAX_LABELS)}
-
-
-def account(account_id: str) -> AccountRecord:
-    return AccountRecord(
-        id=account_id, currency="USD", debits_must_not_exceed_credits=False,
-        credits_must_not_exceed_debits=False, metadata=None, debits_posted=0,
-        credits_posted=0, debits_pending=0, credits_pending=0, version=0,
-        request_hash="x", created_at=None, updated_at=None,
-    )  # fmt: skip
 
 
 def labelled(tid: str, **extra: Any) -> TransferCreate:
@@ -52,20 +43,16 @@ def transaction() -> TransactionCreate:
     return TransactionCreate(id="x", legs=[leg] * MAX_LEGS)
 
 
-def mutations_buffered(earlier: list[AnyOrder], order: AnyOrder) -> int:
+def mutations_buffered(earlier: list[Order], order: Order) -> int:
     """Cells ``order``'s commit buffers (Spanner counts an insert or update by the
     columns it writes), after ``earlier`` orders were committed."""
-    accounts = {a.id: account(a.id) for a in (account("a"), account("b"))}
-    stored = Posting(accounts, {})
-    stored.apply_all(earlier)
-    transfers = {t.id: t for t in stored.new_transfers}
-    for state in accounts.values():
-        state.new_entries.clear()
-    posting = Posting(accounts, transfers)
-    outcome = posting.apply(order)
+    ledger = MemoryLedger([account("a"), account("b")])
+    ledger.commit(earlier)
+    state = ledger.read_state([order])
+    outcome = apply(state, order)
     assert outcome.error is None, outcome.error
     batch = _BatchBase(session=None)
-    buffer_writes(Tx(batch, "test", deadline=0.0), posting)
+    buffer_writes(Tx(batch, "test", deadline=0.0), state)
     cells = 0
     for mutation in batch._mutations:
         write = Mutation.pb(mutation)
@@ -93,7 +80,7 @@ CASES = {
 
 @pytest.mark.parametrize(("earlier", "order"), CASES.values(), ids=CASES.keys())
 def test_an_orders_weight_covers_the_mutations_its_commit_buffers(
-    earlier: list[AnyOrder], order: AnyOrder
+    earlier: list[Order], order: Order
 ) -> None:
     assert mutations_buffered(earlier, order) <= order_weight(order) * MUTATIONS_PER_TRANSFER
 
@@ -102,19 +89,3 @@ def test_the_most_one_commit_may_weigh_fits_cloud_spanners_mutation_limit() -> N
     most = Settings.model_fields["max_transfers_per_commit"].metadata
     ceiling = max(getattr(rule, "le", 0) for rule in most)
     assert ceiling * MUTATIONS_PER_TRANSFER <= SPANNER_MUTATIONS_PER_COMMIT
-
-
-def test_an_atomic_batch_heavier_than_one_commit_is_refused_up_front_naming_the_limit(
-    client: TestClient, pair: tuple[str, str], unique: Any
-) -> None:
-    """1,000 transfers with 16 labels each: ~158,000 mutations by the estimates above."""
-    a, b = pair
-    items = [
-        {"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 1,
-         "labels": LABELS}
-        for _ in range(1000)
-    ]  # fmt: skip
-    response = client.post("/v1/transfers:batch", json={"transfers": items, "atomic": True})
-    assert response.status_code == 422, response.status_code
-    assert "80,000 mutations" in response.json()["detail"]
-    assert client.get(f"/v1/accounts/{a}").json()["version"] == 0

@@ -1,37 +1,36 @@
-"""The worker's single path for single writes of the transfers area: group commit, or not.
+"""The worker's single path for single writes: group commit, or not.
 
 With group commit on, concurrent requests of this worker - transfers, holds, their
-:post and :void, reversals - are coalesced by a ``WriteBatcher`` into one transaction
-per group; each caller still gets its own outcome, identical to applying the requests
-one at a time in arrival order.
+:post and :void, reversals, transactions and the actions on them - are coalesced by a
+``WriteBatcher`` into one commit per group; each caller still gets its own outcome,
+identical to applying the requests one at a time in arrival order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
 from api.context import RequestContext
 from api.errors import BackendUnavailable
+from api.ledger.commit import commit_orders
+from api.ledger.orders import Order, order_weight
+from api.ledger.outcome import Outcome
 from api.spanner.batcher import BatcherClosed, WriteBatcher
-from api.spanner.call import Call, CallMeter, compose_tag
-from api.transactions.model import AnyOrder, order_weight
-from api.transfers.posting import Outcome
+from api.spanner.budget import Budget, SpannerMeter, compose_tag
+from api.spanner.database import SpannerDatabase
 
-# Commits orders in one transaction, in order (api.transfers.service.commit_orders).
-CommitOrders = Callable[[Sequence[AnyOrder], Call], list[Outcome]]
-
-# One group carries several callers' transfers: no single principal to name.
+# One group carries several callers' orders: no single principal to name.
 GROUP_TAG = compose_tag("transfers.group", None)
 
 
-class TransferWriter:
-    def __init__(self, commit: CommitOrders, settings: Settings) -> None:
-        self._commit = commit
+class LedgerWriter:
+    def __init__(self, database: SpannerDatabase, settings: Settings) -> None:
+        self._database = database
         self._settings = settings
-        self._batcher: WriteBatcher[AnyOrder, Outcome] | None = None
+        self._batcher: WriteBatcher[Order, Outcome] | None = None
         if settings.group_commit_enabled:
             self._batcher = WriteBatcher(
                 self._commit_group,
@@ -40,42 +39,38 @@ class TransferWriter:
                 # A transaction weighs its legs: a group must stay one commit.
                 weigh=order_weight,
                 max_weight=settings.max_transfers_per_commit,
-                name="transfer-group-commit",
+                name="ledger-group-commit",
             )
 
     @property
-    def batcher(self) -> WriteBatcher[AnyOrder, Outcome] | None:
+    def batcher(self) -> WriteBatcher[Order, Outcome] | None:
         return self._batcher
 
     def _commit_group(
-        self, orders: Sequence[AnyOrder], deadline: float, meters: tuple[CallMeter, ...]
+        self, orders: Sequence[Order], deadline: float, meters: tuple[SpannerMeter, ...]
     ) -> list[Outcome]:
-        return self._commit(orders, Call(deadline, GROUP_TAG, meters))
+        return commit_orders(self._database, orders, Budget(deadline, GROUP_TAG, meters))
 
-    def _write_blocking(
-        self, order: AnyOrder, ctx: RequestContext, *, action: str = "transfers.create"
-    ) -> Outcome:
+    def _write_blocking(self, order: Order, ctx: RequestContext, action: str) -> Outcome:
         """Apply one order, blocking this thread until it is committed."""
         if self._batcher is None:
-            (outcome,) = self._commit([order], ctx.call(action))
+            (outcome,) = commit_orders(self._database, [order], ctx.budget(action))
             return outcome
         try:
-            return self._batcher.call(order, deadline=ctx.deadline, meter=ctx.meter)
+            return self._batcher.commit(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
             raise self._shutting_down() from None
 
-    async def write(
-        self, order: AnyOrder, ctx: RequestContext, *, action: str = "transfers.create"
-    ) -> Outcome:
+    async def write(self, order: Order, ctx: RequestContext, *, action: str) -> Outcome:
         """Apply one order from the event loop.
 
         With group commit the request waits on the writer without holding a worker
         thread, so concurrency is not capped by the threadpool's size.
         """
         if self._batcher is None:
-            return await run_in_threadpool(self._write_blocking, order, ctx, action=action)
+            return await run_in_threadpool(self._write_blocking, order, ctx, action)
         try:
-            return await self._batcher.call_async(order, deadline=ctx.deadline, meter=ctx.meter)
+            return await self._batcher.commit_async(order, deadline=ctx.deadline, meter=ctx.meter)
         except BatcherClosed:
             raise self._shutting_down() from None
 

@@ -1,4 +1,4 @@
-"""Wire shapes of the batch endpoint: transfers, calls on them, and transactions."""
+"""Wire shapes of the batch endpoint: transfers, actions on them, and transactions."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from api.errors import Problem
 from api.ids import TransferRef
 from api.transactions.schemas import Transaction, TransactionCreate
 from api.transfers.schemas import (
-    Transfer,
     TransferCreate,
     TransferPost,
     TransferReverse,
     TransferVoid,
 )
+from api.wire.transfer import Transfer
 
 # The schema's hard cap, whatever the setting: a list is refused by its length before
 # any item is validated, so a huge body cannot produce a huge list of errors.
@@ -38,7 +38,7 @@ class BatchReverse(TransferReverse):
 
 
 def _batch_op(item: Any) -> str:
-    """An item without ``op`` is a transfer (or hold); with it, a call on one."""
+    """An item without ``op`` is a transfer (or hold); with it, an action on one."""
     if isinstance(item, dict):
         op = item.get("op", "create")
         return op if isinstance(op, str) else "invalid"
@@ -67,7 +67,7 @@ class TransferBatchCreate(BaseModel):
         max_length=BATCH_HARD_LIMIT,
         description="Applied in this order: a later item sees the balances and holds left "
         "by earlier ones. An item is a transfer or hold (as POST /v1/transfers); with "
-        '"op": "post" / "void" / "reverse" and "transfer_id", a call on one; with '
+        '"op": "post" / "void" / "reverse" and "transfer_id", an action on one; with '
         '"op": "transaction", a multi-leg transaction (as POST /v1/transactions). The '
         "limit is LEDGER_BATCH_MAX_TRANSFERS (default 1,000) transfers, a transaction "
         "counting its legs.",

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from pytest_mock import MockerFixture
 
 from api.app import create_app
-from api.transfers import service as transfers_service
+from api.batch import service as batch_service
+from api.ids import MAX_LABELS
 
 Ids = Callable[[str], str]
 
@@ -26,6 +27,9 @@ def open_account(client: TestClient, unique: Ids) -> Callable[..., str]:
         return account_id
 
     return open_
+
+
+WEIGHTY_LABELS = {f"key{n}": f"value-{n}" for n in range(MAX_LABELS)}
 
 
 def t(tid: str, debit: str, credit: str, amount: int) -> dict[str, Any]:
@@ -123,7 +127,7 @@ def test_large_batch_is_committed_in_chunks_in_order(
     ledger_settings: Any, unique: Ids, mocker: MockerFixture
 ) -> None:
     settings = ledger_settings.model_copy(update={"batch_chunk_size": 4})
-    spy = mocker.spy(transfers_service, "commit_orders")
+    spy = mocker.spy(batch_service, "commit_orders")
     with TestClient(create_app(settings, configure_logs=False)) as small_chunks:
         a, b = unique("acct"), unique("acct")
         for account_id in (a, b):
@@ -167,3 +171,19 @@ def test_thousand_transfers_in_one_request(
     assert body["created"] == 1000
     snapshot = client.get("/v1/balances", params={"account_ids": ",".join(accounts)}).json()
     assert sum(b["balance"] for b in snapshot["balances"]) == 0
+
+
+def test_an_atomic_batch_heavier_than_one_commit_is_refused_up_front_naming_the_limit(
+    client: TestClient, pair: tuple[str, str], unique: Any
+) -> None:
+    """1,000 transfers with 16 labels each: ~158,000 mutations by the estimates above."""
+    a, b = pair
+    items = [
+        {"id": unique("t"), "debit_account_id": a, "credit_account_id": b, "amount": 1,
+         "labels": WEIGHTY_LABELS}
+        for _ in range(1000)
+    ]  # fmt: skip
+    response = client.post("/v1/transfers:batch", json={"transfers": items, "atomic": True})
+    assert response.status_code == 422, response.status_code
+    assert "80,000 mutations" in response.json()["detail"]
+    assert client.get(f"/v1/accounts/{a}").json()["version"] == 0

@@ -1,8 +1,8 @@
 """What every Spanner call of a request carries, passed down explicitly.
 
-A ``Call`` is made by the app for one piece of work (``accounts.get``, a commit group):
+A ``Budget`` is made by the app for one piece of work (``accounts.get``, a commit group):
 the monotonic deadline no RPC may outlive, the request/transaction tag, and the
-``CallMeter`` that adds the Spanner time to the request's log line.
+``SpannerMeter`` that adds the Spanner time to the request's log line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ _TAG_MIN_PRINCIPAL = 4  # shorter than this says nothing: leave the principal ou
 
 
 @dataclass
-class CallMeter:
+class SpannerMeter:
     """Spanner time and calls of one request (or group), for its log line."""
 
     seconds: float = 0.0
@@ -30,10 +30,10 @@ class CallMeter:
 
 
 @dataclass(frozen=True)
-class Call:
+class Budget:
     deadline: float  # time.monotonic() after which no Spanner RPC may run
     tag: str
-    meters: tuple[CallMeter, ...] = ()
+    meters: tuple[SpannerMeter, ...] = ()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

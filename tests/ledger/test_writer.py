@@ -14,19 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_mock import MockerFixture
 
+from api.accounts import entries_repository
 from api.accounts import repository as accounts_repository
 from api.accounts.schemas import AccountCreate
 from api.accounts.service import open_account
 from api.config import Settings
 from api.context import RequestContext
+from api.ledger.commit import commit_orders
+from api.ledger.orders import TransferOrder
+from api.ledger.outcome import Outcome
+from api.ledger.repository import transfers as transfers_repository
+from api.ledger.writer import LedgerWriter
 from api.storage import DatabaseHandles, build_client
-from api.transfers import repository as transfers_repository
 from api.transfers.convert import prepare
-from api.transfers.model import TransferOrder
-from api.transfers.posting import Outcome
 from api.transfers.schemas import TransferCreate
-from api.transfers.service import commit_orders
-from api.transfers.writer import TransferWriter
 from devtools.admin import drop_database
 from tests.support import TEST_INSTANCE
 
@@ -61,33 +62,30 @@ class Ledger:
                     a.balance,
                     a.version,
                     [(e.sequence, e.transfer_id, e.amount, e.balance_after)
-                     for e in accounts_repository.list_entries(
+                     for e in entries_repository.list_entries(
                          tx, a, limit=1000, before_sequence=None)],
                 )
                 for a in accounts.values()
             }  # fmt: skip
 
-        state, _ = self.databases.reader.read_consistent(read, call=within(10))
+        state, _ = self.databases.reader.read_consistent(read, budget=within(10))
         transfers = self.databases.reader.read(
-            lambda tx: transfers_repository.read_transfers(tx, ID_POOL), call=within(10)
+            lambda tx: transfers_repository.read_transfers(tx, ID_POOL), budget=within(10)
         )
         state["transfers"] = {
             t.id: (t.debit_account_id, t.credit_account_id, t.amount) for t in transfers.values()
         }
         return state
 
-    def writer(self) -> TransferWriter:
-        database = self.databases.writer
-        return TransferWriter(
-            lambda orders, call: commit_orders(database, orders, call), self.settings
-        )
+    def writer(self) -> LedgerWriter:
+        return LedgerWriter(self.databases.writer, self.settings)
 
     def order(self, request: TransferCreate) -> TransferOrder:
         return prepare(request, settings=self.settings)
 
 
 def within(seconds: float) -> Any:
-    return RequestContext.starting_now(seconds).call("test")
+    return RequestContext.starting_now(seconds).budget("test")
 
 
 @pytest.fixture
@@ -214,7 +212,7 @@ def test_non_retryable_failure_of_one_item_commits_the_rest(
             raise gexc.FailedPrecondition("injected: this row cannot be written")
         real_insert(tx, transfers)
 
-    mocker.patch("api.transfers.service.repository.insert_transfers", side_effect=insert)
+    mocker.patch("api.ledger.commit.transfer_rows.insert_transfers", side_effect=insert)
     writer = ledger.writer()
     assert writer.batcher is not None
     requests = [ledger.order(transfer(f"t{i}", "wallet-1", i + 1)) for i in range(6)]

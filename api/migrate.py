@@ -1,8 +1,8 @@
 """Command line for the migration runner.
 
-    python -m api.spanner.migrations [up] [--dry-run]    apply pending files (default)
-    python -m api.spanner.migrations status              version, dirty flag, pending, lock
-    python -m api.spanner.migrations force VERSION       mark VERSION applied and clean
+    python -m api.migrate [up] [--dry-run]    apply pending files (default)
+    python -m api.migrate status              version, dirty flag, pending, lock
+    python -m api.migrate force VERSION       mark VERSION applied and clean
 
 Where: ``LEDGER_PROJECT`` (or ``GOOGLE_CLOUD_PROJECT``), ``LEDGER_SPANNER_INSTANCE``,
 ``LEDGER_SPANNER_DATABASE``, ``SPANNER_EMULATOR_HOST`` and ``LEDGER_DDL_DIR``, or

@@ -1,6 +1,32 @@
+"""The engine's refusals: each a ``LedgerError`` with its status and stable code, raised
+by the rules (api.ledger.rules) and carried in an ``Outcome``; the resources declare
+them on their routes."""
+
 from __future__ import annotations
 
-from api.errors import Conflict, LedgerError, NotFound, Problem, ValidationFailed
+from api.errors import (
+    Conflict,
+    IdempotencyConflict,
+    LedgerError,
+    NotFound,
+    Problem,
+    ValidationFailed,
+)
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
+
+
+class AccountClosed(Conflict):
+    code = "account_closed"
+    title = "Account is closed"
+
+
+class TransactionNotFound(NotFound):
+    code = "transaction_not_found"
+    title = "Transaction not found"
 
 
 class TransferNotFound(NotFound):
@@ -83,6 +109,18 @@ LIFECYCLE_CONFLICTS = (
     TransferAlreadyVoided,
     TransferExpired,
     TransferExpiring,
+)
+
+
+# What a new transfer (or a reversal) may meet in the accounts it moves money between.
+MOVE_ERRORS = (
+    AccountNotFound,
+    AccountClosed,
+    IdempotencyConflict,
+    InsufficientFunds,
+    SameAccount,
+    CurrencyMismatch,
+    AmountOverflow,
 )
 
 

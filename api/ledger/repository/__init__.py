@@ -1,0 +1,1 @@
+"""The engine's SQL: the rows one commit reads and writes, by key."""

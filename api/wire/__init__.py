@@ -1,0 +1,1 @@
+"""Wire shapes more than one resource returns."""
