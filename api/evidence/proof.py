@@ -39,7 +39,12 @@ from api.evidence.tree import NodeReader, account_key, leaf_hash, prove, root_fr
 
 
 class ProofError(ValueError):
-    """The proof does not show what it claims; the reason says which step failed."""
+    """The proof does not show what it claims. ``step`` names the check that failed:
+    format, digest, signature, opening, order or root (the same in the client)."""
+
+    def __init__(self, message: str, step: str = "format") -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class HistoryMismatch(RuntimeError):
@@ -132,23 +137,27 @@ def verify_proof(
     """Check ``proof`` against a trusted checkpoint ``digest``; raises ProofError."""
     statement = proof.checkpoint.statement
     if proof.checkpoint.digest != digest:
-        raise ProofError("the proof's checkpoint does not hash to the trusted digest")
+        raise ProofError("the proof's checkpoint does not hash to the trusted digest", "digest")
     if public_key_pem is not None and not verify_signature(
         public_key_pem, digest, proof.checkpoint.signature
     ):
-        raise ProofError("the checkpoint's signature does not verify with that key")
+        raise ProofError("the checkpoint's signature does not verify with that key", "signature")
     if not proof.facts or not _is_opening(proof.facts[0]):
-        raise ProofError("an account's chain starts with its opening")
+        raise ProofError("an account's chain starts with its opening", "opening")
     try:
         head, _ = ChainHead.start(statement.ledger, proof.account_id).extend(proof.facts)
-    except (ChainOrderError, EncodingError) as exc:
-        raise ProofError(f"the facts do not form a chain: {exc}") from exc
+    except ChainOrderError as exc:
+        raise ProofError(f"the facts do not form a chain: {exc}", "order") from exc
+    except EncodingError as exc:
+        raise ProofError(f"a fact cannot be encoded: {exc}") from exc
     key = account_key(statement.ledger, proof.account_id)
     if (
         root_from_path(key, leaf_hash(key, head.length, head.head), proof.siblings)
         != statement.root
     ):
-        raise ProofError("the account's chain and path do not lead to the checkpoint's root")
+        raise ProofError(
+            "the account's chain and path do not lead to the checkpoint's root", "root"
+        )
     return VerifiedAccount(
         ledger=statement.ledger,
         account_id=proof.account_id,
