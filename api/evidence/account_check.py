@@ -34,6 +34,14 @@ from api.evidence.rows import (
 EXPLAINED_PER_ACCOUNT = 100
 
 
+@dataclass(frozen=True)
+class Unexplained:
+    fact: EntryFact
+    previous: bytes
+    seal: bytes
+    finding: Finding
+
+
 @dataclass
 class AccountCheck:
     ledger: str
@@ -44,7 +52,13 @@ class AccountCheck:
     head: ChainHead | None = None
     sealed_until_ns: int | None = None  # the latest checkpoint's snapshot
     findings: list[Finding] = field(default_factory=list)
-    facts: list[EntryFact] = field(default_factory=list)  # for the transfers' checks
+    # Entries whose fields can be trusted to tell what became of their transfers: those
+    # that match their seals, and those not sealed yet (newer than any checkpoint).
+    facts: list[EntryFact] = field(default_factory=list)
+    referenced: set[str] = field(default_factory=set)  # every transfer an entry names
+    # Changed entries no field of their own explains: another account's entry of the same
+    # transfer may show which of the transfer's terms changed.
+    unexplained: list[Unexplained] = field(default_factory=list)
     unsealed: int = 0
     _explained: int = 0
     _entries_by_sequence: dict[int, EntryRow] | None = None
@@ -68,9 +82,9 @@ class AccountCheck:
             if entry.sequence > expected:
                 self._deleted(expected, entry.sequence - 1)
             fact = self._entry_fact(entry, totals)
+            self.referenced.add(entry.transfer_id)
             if fact is not None:
                 totals = (fact.debits_after, fact.credits_after)
-                self.facts.append(fact)
             items.append(
                 ChainItem(fact, entry.seal, entry, (entry.sequence, 0), entry.sequence != expected)
             )
@@ -141,27 +155,29 @@ class AccountCheck:
             if item.row is None:  # its row is gone (already a finding): nothing to check
                 previous = None
                 continue
-            if seal is None:
+            if seal is None:  # not in the chain: the next sealed fact follows the last sealed
                 unsealed.append(item)
-                previous = None
                 continue
             for slipped in unsealed:  # unsealed facts before a sealed one
                 self._inserted(slipped, "unsealed, yet a later fact is sealed")
             unsealed = []
             if fact is not None and previous is not None and not item.after_gap:
-                self._check(item, fact, seal, previous, items)
+                item.matched = self._check(item, fact, seal, previous, items)
             previous = seal
         self.unsealed = len(unsealed)
-        if self.sealed_until_ns is not None:
-            for item in unsealed:
-                if item.fact is not None and item.fact.at_ns <= self.sealed_until_ns:
-                    self._inserted(item, "unsealed, yet dated before the latest checkpoint")
+        for item in unsealed:
+            if self.sealed_until_ns is not None and (item.at_ns or 0) <= self.sealed_until_ns:
+                self._inserted(item, "unsealed, yet dated before the latest checkpoint")
+            else:
+                item.matched = True  # newer than any checkpoint: nothing to hold it to yet
+        self.facts = [i.fact for i in items if i.matched and isinstance(i.fact, EntryFact)]
 
     def _check(
         self, item: ChainItem, fact: Fact, seal: bytes, previous: bytes, items: list[ChainItem]
-    ) -> None:
+    ) -> bool:
+        """Whether the fact matches its seal; if not, the finding (with the field)."""
         if link(previous, fact) == seal:
-            return
+            return True
         changes: list[Change] = []
         if self._explained < EXPLAINED_PER_ACCOUNT:
             self._explained += 1
@@ -178,10 +194,13 @@ class AccountCheck:
                 "no longer matches its seal, and no one or two fields explain it (several "
                 "changed, or the chain was rewritten)",
             )
+            if isinstance(fact, EntryFact):
+                self.unexplained.append(Unexplained(fact, previous, seal, self.findings[-1]))
         for change in changes:
             self._fact_changed(
                 item, change, f"{change.field} is {change.stored!r}; {change.sealed!r} was sealed"
             )
+        return False
 
     def _fact_changed(self, item: ChainItem, change: Change | None, detail: str) -> None:
         fact, name = item.fact, change.field if change else None
@@ -210,8 +229,9 @@ class AccountCheck:
                 )
             )
         elif isinstance(fact, AccountFact):
+            what = {"opened": "opening", "closed": "close", "reopened": "reopening"}[fact.kind]
             self._account(
-                f"its {fact.kind} (change {fact.number}) {detail}",
+                f"its {what} (change {fact.number}): {detail}",
                 field=name,
                 data={**data, "number": fact.number},
             )

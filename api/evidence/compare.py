@@ -21,6 +21,15 @@ class ChainItem:
     row: EntryRow | AccountChangeRow | None  # None: the row is gone
     position: tuple[int, int]
     after_gap: bool = False  # a deleted fact may lie just before this one
+    matched: bool = False  # sealed, and its seal matches it
+
+    @property
+    def at_ns(self) -> int | None:
+        if self.fact is not None:
+            return self.fact.at_ns
+        if isinstance(self.row, EntryRow):
+            return self.row.posted_at_ns
+        return None if self.row is None else self.row.at_ns
 
 
 @dataclass
@@ -108,15 +117,15 @@ def head_findings(
             gone = f"change {head.position[1]}, sealed, is gone"
             return [account_finding("account_changed", account.id, gone, field="changes")]
         return []
-    sealed = sum(1 for item in items[: index + 1] if item.seal is not None)
+    # Fewer sealed facts than the head counts is a deletion, found as a hole already.
     beyond = sum(1 for item in items[index + 1 :] if item.seal is not None)
-    if items[index].seal == head.head and sealed == head.length and not beyond:
+    if items[index].seal == head.head and not beyond:
         return []
     detail = (
-        f"the sealer's head ({head.length} facts, up to {head.position}) is not the chain's "
-        f"({sealed} sealed up to there, {beyond} sealed after it)"
+        f"the sealer's head (up to {head.position}) is not the chain's: the seal there "
+        f"differs, or {beyond} fact(s) after it are sealed"
     )
-    data: dict[str, object] = {"length": head.length, "sealed": sealed, "sealed_after": beyond}
+    data: dict[str, object] = {"length": head.length, "sealed_after": beyond}
     return [account_finding("head_changed", account.id, detail, data=data)]
 
 
@@ -133,7 +142,7 @@ def _prefix_heads(ledger: str, account_id: str, items: list[ChainItem]) -> list[
 def _dated(items: list[ChainItem], snapshot_at_ns: int) -> int:
     """How many facts a checkpoint at ``snapshot_at_ns`` covers: those committed at or
     before it, which in an untouched chain are its first ones."""
-    return sum(1 for item in items if item.fact is not None and item.fact.at_ns <= snapshot_at_ns)
+    return sum(1 for item in items if item.at_ns is not None and item.at_ns <= snapshot_at_ns)
 
 
 def _span(items: list[ChainItem]) -> str:

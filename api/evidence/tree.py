@@ -146,11 +146,14 @@ class MemoryNodeStore:
                 found[path] = nodes[at - 1]
         return found
 
+    def paths(self, ledger: str) -> list[NodePath]:
+        """Every path any version of ``ledger``'s tree has a node at."""
+        return [path for (name, path) in self._nodes if name == ledger]
+
     def read_leaves(self, ledger: str, *, version: int | None = None) -> dict[str, Leaf]:
         """Every leaf of the tree as of ``version``: what a verifier compares chains with
         (a store on Spanner reads the leaf rows at the checkpoint's commit timestamp)."""
-        paths = [path for (name, path) in self._nodes if name == ledger]
-        nodes = self.read_nodes(ledger, paths, version=version)
+        nodes = self.read_nodes(ledger, self.paths(ledger), version=version)
         return {n.leaf.account_id: n.leaf for n in nodes.values() if isinstance(n, LeafNode)}
 
     def write_nodes(self, ledger: str, version: int, nodes: Mapping[NodePath, Node]) -> None:

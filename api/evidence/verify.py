@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from api.evidence.account_check import AccountCheck
+from api.evidence.account_check import AccountCheck, Unexplained
 from api.evidence.chain import ChainHead
 from api.evidence.checkpoint import NO_PREVIOUS, Checkpoint
 from api.evidence.compare import Comparison
 from api.evidence.encoding import EntryFact
 from api.evidence.findings import EvidenceReport, Finding
+from api.evidence.forensics import Change, explain
 from api.evidence.rows import AccountChangeRow, AccountRow, EntryRow, TransferRow
 from api.evidence.signing import verify_signature
 from api.evidence.tree import Leaf, root_of
@@ -52,6 +53,8 @@ class LedgerVerifier:
         self._transfers = transfers
         self._findings: list[Finding] = []
         self._uses: dict[str, list[EntryFact]] = defaultdict(list)
+        self._referenced: set[str] = set()
+        self._unexplained: list[Unexplained] = []
         self._counts = {"accounts": 0, "entries": 0, "unsealed facts": 0, "checkpoints": 0}
         self._comparisons, self._latest = self._check_checkpoints(checkpoints, public_keys, trusted)
 
@@ -75,6 +78,8 @@ class LedgerVerifier:
         )
         check.run(self._comparisons)
         self._findings += check.findings
+        self._unexplained += check.unexplained
+        self._referenced |= check.referenced
         for fact in check.facts:
             self._uses[fact.transfer_id].append(fact)
         self._counts["accounts"] += 1
@@ -84,10 +89,39 @@ class LedgerVerifier:
     def finish(self) -> EvidenceReport:
         for comparison in self._comparisons:
             self._finish_comparison(comparison)
+        self._explain_across_accounts()
         for transfer in self._transfers.values():
-            self._findings += transfer_findings(transfer, self._uses.get(transfer.id, []))
+            if transfer.id not in self._referenced:
+                self._findings.append(
+                    Finding(
+                        kind="transfer_inserted",
+                        subject="transfer",
+                        id=transfer.id,
+                        detail="no entry names it (it was inserted, or its entries deleted)",
+                    )
+                )
+            elif transfer.id in self._uses:
+                self._findings += transfer_findings(transfer, self._uses[transfer.id])
         self._findings += self._reversal_findings()
         return EvidenceReport(self.ledger, self._findings, dict(self._counts))
+
+    def _explain_across_accounts(self) -> None:
+        """A transfer's term changed shows as a field on the entry whose account the
+        old value names, and as an unexplained change on the other leg: that one is the
+        same change, not another."""
+        terms: dict[str, list[Change]] = defaultdict(list)
+        for finding in self._findings:
+            if finding.kind == "transfer_changed" and finding.field and "sealed" in finding.data:
+                change = Change(
+                    f"transfer.{finding.field}", finding.data["sealed"], finding.data["stored"]
+                )
+                terms[finding.id].append(change)
+        explained = {
+            id(item.finding)
+            for item in self._unexplained
+            if explain(item.previous, item.seal, item.fact, terms.get(item.fact.transfer_id, []))
+        }
+        self._findings = [f for f in self._findings if id(f) not in explained]
 
     # --- checkpoints -------------------------------------------------------------------
 
@@ -237,16 +271,7 @@ class LedgerVerifier:
 
 
 def transfer_findings(transfer: TransferRow, uses: Sequence[EntryFact]) -> list[Finding]:
-    """A transfer's row against its entries: their kinds say what became of it."""
-    if not uses:
-        return [
-            Finding(
-                kind="transfer_inserted",
-                subject="transfer",
-                id=transfer.id,
-                detail="no entry records it (it was inserted, or its entries deleted)",
-            )
-        ]
+    """A transfer's row against its trusted entries: their kinds say what became of it."""
     kinds = {fact.kind for fact in uses}
     held = bool(kinds & {"hold", "hold_posted", "hold_voided", "hold_expired"})
     status = "posted"

@@ -9,8 +9,17 @@ from typing import Any
 
 from api.evidence.chain import ChainHead
 from api.evidence.checkpoint import Checkpoint, make_checkpoint
+from api.evidence.encoding import Fact
 from api.evidence.findings import EvidenceReport
-from api.evidence.rows import AccountChangeRow, AccountRow, EntryRow, TransferRow
+from api.evidence.rows import (
+    AccountChangeRow,
+    AccountRow,
+    EntryRow,
+    TransferRow,
+    change_fact,
+    entry_fact,
+    opening_fact,
+)
 from api.evidence.sealer import seal_account
 from api.evidence.signing import LocalSigner, Signer
 from api.evidence.tree import MemoryNodeStore
@@ -75,8 +84,9 @@ class Book:
         )
         self.accounts[account_id] = dataclasses.replace(account, closed=closed)
 
-    def transfer(self, transfer_id: str, debit: str, credit: str, amount: int, *,
-                 reverses: str | None = None) -> None:  # fmt: skip
+    def transfer(
+        self, transfer_id: str, debit: str, credit: str, amount: int, *, reverses: str | None = None
+    ) -> None:
         at = self.commit()
         self._new_transfer(transfer_id, debit, credit, amount, at, reverses=reverses)
         kind = "reversal" if reverses else "transfer"
@@ -95,15 +105,33 @@ class Book:
     def resolve(self, transfer_id: str, status: str, posted: int = 0) -> None:
         at, hold = self.commit(), self.transfers[transfer_id]
         kind = {"posted": "hold_posted", "voided": "hold_voided", "expired": "hold_expired"}
-        self._move(transfer_id, hold.debit_account_id, hold.credit_account_id, posted=posted,
-                   held=-hold.amount, kind=kind[status], at=at)  # fmt: skip
+        self._move(
+            transfer_id,
+            hold.debit_account_id,
+            hold.credit_account_id,
+            posted=posted,
+            held=-hold.amount,
+            kind=kind[status],
+            at=at,
+        )
         self.transfers[transfer_id] = dataclasses.replace(
-            hold, status=status, posted_amount=posted if status == "posted" else None,
+            hold,
+            status=status,
+            posted_amount=posted if status == "posted" else None,
             resolved_at_ns=at,
-        )  # fmt: skip
+        )
 
-    def _new_transfer(self, transfer_id: str, debit: str, credit: str, amount: int, at: int, *,
-                      pending: bool = False, reverses: str | None = None) -> None:  # fmt: skip
+    def _new_transfer(
+        self,
+        transfer_id: str,
+        debit: str,
+        credit: str,
+        amount: int,
+        at: int,
+        *,
+        pending: bool = False,
+        reverses: str | None = None,
+    ) -> None:
         self.transfers[transfer_id] = TransferRow(
             id=transfer_id,
             debit_account_id=debit,
@@ -118,8 +146,17 @@ class Book:
             created_at_ns=at,
         )
 
-    def _move(self, transfer_id: str, debit: str, credit: str, *, posted: int, held: int,
-              kind: str, at: int) -> None:  # fmt: skip
+    def _move(
+        self,
+        transfer_id: str,
+        debit: str,
+        credit: str,
+        *,
+        posted: int,
+        held: int,
+        kind: str,
+        at: int,
+    ) -> None:
         """``posted`` moves; ``held`` is reserved (negative: released)."""
         for account_id, sign in ((debit, -1), (credit, 1)):
             account = self.accounts[account_id]
@@ -158,9 +195,13 @@ class Book:
         for account_id, account in self.accounts.items():
             head = self.heads.get(account_id)
             sealing = seal_account(
-                self.ledger, account, head, changes=self.changes[account_id],
-                entries=self.entries[account_id], transfers=self.transfers,
-            )  # fmt: skip
+                self.ledger,
+                account,
+                head,
+                changes=self.changes[account_id],
+                entries=self.entries[account_id],
+                transfers=self.transfers,
+            )
             if not sealing.seals:
                 continue
             seals = dict(sealing.seals)
@@ -175,11 +216,25 @@ class Book:
             changed.append(sealing.head)
         previous = self.checkpoints[-1].statement if self.checkpoints else None
         checkpoint, _ = make_checkpoint(
-            self.store, self.signer, ledger=self.ledger, previous=previous,
-            snapshot_at_ns=snapshot, heads=changed,
-        )  # fmt: skip
+            self.store,
+            self.signer,
+            ledger=self.ledger,
+            previous=previous,
+            snapshot_at_ns=snapshot,
+            heads=changed,
+        )
         self.checkpoints.append(checkpoint)
         return checkpoint
+
+    def facts(self, account_id: str) -> list[Fact]:
+        """The account's facts as its rows give them now."""
+        facts: list[Fact] = [opening_fact(self.ledger, self.accounts[account_id])]
+        facts += [change_fact(self.ledger, c) for c in self.changes[account_id] if c.number > 1]
+        facts += [
+            entry_fact(self.ledger, e, self.transfers[e.transfer_id])
+            for e in self.entries[account_id]
+        ]
+        return facts
 
     def stored(self, *, leaves: bool = True) -> list[StoredCheckpoint]:
         return [

@@ -156,7 +156,7 @@ def build() -> dict[str, Any]:
             ("shop", latest),
             ("alice", book.checkpoints[0]),
         )
-        for proof in [build_proof(book.store, checkpoint, _facts(book, account))]
+        for proof in [build_proof(book.store, checkpoint, book.facts(account))]
     ]
     return {
         "format": 1,
@@ -219,17 +219,6 @@ def _chain(facts: list[Fact]) -> dict[str, Any]:
         "facts": [fact_document(f) for f in ordered],
         "heads": heads,
     }
-
-
-def _facts(book: Book, account_id: str) -> list[Fact]:
-    from api.evidence.rows import change_fact, entry_fact, opening_fact  # noqa: PLC0415
-
-    facts: list[Fact] = [opening_fact(book.ledger, book.accounts[account_id])]
-    facts += [change_fact(book.ledger, c) for c in book.changes[account_id] if c.number > 1]
-    facts += [
-        entry_fact(book.ledger, e, book.transfers[e.transfer_id]) for e in book.entries[account_id]
-    ]
-    return facts
 
 
 def _leaf(head: ChainHead) -> Any:
