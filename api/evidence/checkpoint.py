@@ -27,7 +27,16 @@ from api.evidence.encoding import (
     parse_instant,
 )
 from api.evidence.signing import Signer
-from api.evidence.tree import Leaf, NodeStore, TreeUpdate, update_tree
+from api.evidence.tree import (
+    EMPTY,
+    ROOT,
+    Leaf,
+    NodeStore,
+    TreeUpdate,
+    build_tree,
+    read_window,
+    update_tree,
+)
 
 NO_PREVIOUS = bytes(32)
 
@@ -148,7 +157,14 @@ def make_checkpoint(
         if head.ledger != ledger:
             raise ValueError(f"a chain of {head.ledger} in a checkpoint of {ledger}")
         leaves.append(Leaf(account_id=head.account_id, length=head.length, head=head.head))
-    update = update_tree(store, ledger, number, leaves)
+    if previous is None:  # every account is new: built at once, O(N log N) hashes
+        nodes = build_tree(ledger, leaves)
+        store.write_nodes(ledger, number, nodes)
+        root = nodes.get(ROOT)
+        update = TreeUpdate(root.hash if root else EMPTY, len(leaves), 0, len(nodes))
+    else:
+        window = read_window(previous.accounts + len(leaves))
+        update = update_tree(store, ledger, number, leaves, window=window)
     statement = CheckpointStatement(
         ledger=ledger,
         number=number,

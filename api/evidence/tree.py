@@ -21,15 +21,21 @@ import bisect
 import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from api.evidence.encoding import Domain, Encoder
 
 EMPTY = bytes(32)
 KEY_BITS = 256
-# Levels read per round trip when looking for a leaf: one round for ledgers up to
-# ~2^20 accounts (depth ~ log2 N + 2), two beyond.
+# Levels read per round trip when looking for a leaf, when the tree's size is not known:
+# one round for ledgers up to ~2^20 accounts (leaves sit ~log2 N + 1 deep), two beyond.
 READ_WINDOW = 24
+
+
+def read_window(accounts: int) -> int:
+    """Levels to read at once in a tree of ``accounts`` leaves: deep enough for nearly
+    every leaf (log2 N + 4; deeper ones take another round), no deeper."""
+    return max(accounts, 1).bit_length() + 4
 
 
 def account_key(ledger: str, account_id: str) -> bytes:
@@ -50,9 +56,9 @@ def bit(key: bytes, depth: int) -> int:
     return (key[depth >> 3] >> (7 - (depth & 7))) & 1
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class NodePath:
-    """A node's place: the first ``depth`` bits of a key, the bits after them zero."""
+class NodePath(NamedTuple):
+    """A node's place: the first ``depth`` bits of a key, the bits after them zero.
+    (A tuple: an update hashes millions of them, and a tuple's hash is C's.)"""
 
     depth: int
     prefix: bytes
@@ -177,11 +183,18 @@ class TreeUpdate:
     nodes_written: int
 
 
-def update_tree(store: NodeStore, ledger: str, version: int, leaves: Iterable[Leaf]) -> TreeUpdate:
+def update_tree(
+    store: NodeStore,
+    ledger: str,
+    version: int,
+    leaves: Iterable[Leaf],
+    *,
+    window: int = READ_WINDOW,
+) -> TreeUpdate:
     """Put ``leaves`` (new accounts, or new heads of known ones) into the tree as
     checkpoint ``version``; the new root."""
     changed = {leaf.account_id: leaf_node(ledger, leaf) for leaf in leaves}
-    loaded, reads = _load_paths(store, ledger, [node.key for node in changed.values()])
+    loaded, reads = _load_paths(store, ledger, [n.key for n in changed.values()], window=window)
     work: dict[NodePath, Node] = {}
 
     def get(path: NodePath) -> Node | None:
@@ -259,7 +272,12 @@ def _first_difference(a: bytes, b: bytes) -> int:
 
 
 def _load_paths(
-    store: NodeReader, ledger: str, keys: Iterable[bytes], *, version: int | None = None
+    store: NodeReader,
+    ledger: str,
+    keys: Iterable[bytes],
+    *,
+    version: int | None = None,
+    window: int = READ_WINDOW,
 ) -> tuple[dict[NodePath, Node], int]:
     """Every stored node on the paths of ``keys`` down to where each path ends (a leaf,
     or nothing), READ_WINDOW levels per round trip."""
@@ -270,22 +288,22 @@ def _load_paths(
         wanted = {
             NodePath.of(key, depth)
             for key, start in open_keys.items()
-            for depth in range(start, min(start + READ_WINDOW, KEY_BITS + 1))
+            for depth in range(start, min(start + window, KEY_BITS + 1))
         }
         loaded |= store.read_nodes(ledger, wanted, version=version)
         reads += len(wanted)
         still_open = {}
         for key, start in open_keys.items():
-            end = _descent_end(key, start, loaded)
+            end = _descent_end(key, start + window, loaded)
             if end is None:
-                still_open[key] = start + READ_WINDOW
+                still_open[key] = start + window
         open_keys = still_open
     return loaded, reads
 
 
-def _descent_end(key: bytes, start: int, loaded: Mapping[NodePath, Node]) -> int | None:
+def _descent_end(key: bytes, loaded_to: int, loaded: Mapping[NodePath, Node]) -> int | None:
     """The depth where the path of ``key`` ends within what is loaded; None: deeper."""
-    for depth in range(0, min(start + READ_WINDOW, KEY_BITS + 1)):
+    for depth in range(0, min(loaded_to, KEY_BITS + 1)):
         if not isinstance(loaded.get(NodePath.of(key, depth)), Interior):
             return depth
     return None
@@ -303,7 +321,8 @@ def root_of(ledger: str, leaves: Iterable[Leaf]) -> bytes:
 def build_tree(ledger: str, leaves: Iterable[Leaf]) -> dict[NodePath, Node]:
     """Every node of the tree holding exactly ``leaves``: what the store holds after any
     sequence of updates that ends with these leaves."""
-    nodes = sorted((leaf_node(ledger, leaf) for leaf in leaves), key=lambda n: n.key)
+    latest = {leaf.account_id: leaf for leaf in leaves}  # one leaf per account: the last
+    nodes = sorted((leaf_node(ledger, leaf) for leaf in latest.values()), key=lambda n: n.key)
     numbers = [int.from_bytes(node.key, "big") for node in nodes]
     out: dict[NodePath, Node] = {}
 
