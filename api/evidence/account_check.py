@@ -44,6 +44,9 @@ class Unexplained:
 
 @dataclass
 class AccountCheck:
+    """One account's rows against their seals, the checkpoints and its sealer's head;
+    ``run`` fills ``findings`` and what the ledger-wide checks need."""
+
     ledger: str
     account: AccountRow
     changes: Sequence[AccountChangeRow]
@@ -62,6 +65,9 @@ class AccountCheck:
     unsealed: int = 0
     _explained: int = 0
     _entries_by_sequence: dict[int, EntryRow] | None = None
+    # Places after which a change was deleted: where exactly is unknown, so the first
+    # broken link after each is that deletion, not a change of its own.
+    _gaps: list[tuple[int, int]] = field(default_factory=list)
 
     def run(self, comparisons: Sequence[Comparison]) -> None:
         items = self._items()
@@ -102,22 +108,24 @@ class AccountCheck:
             self._account(f"change 1 is {opened.kind!r} at version {opened.version}", field="kind")
         opening = opening_fact(self.ledger, self.account)
         items = [ChainItem(opening, opened.seal if opened else None, opened, (0, 1))]
-        previous = 1
-        for number in sorted(by_number):
-            change = by_number[number]
-            if number != previous + 1:
-                self._account(f"changes {previous + 1}..{number - 1} are gone", field="changes")
+        previous = (1, (0, 1))  # the last change's number and place
+        counted = max([*by_number, self.account.changes or 0, 1])
+        for number in range(2, counted + 2):
+            change = by_number.get(number)
+            if change is None and number <= counted:
+                self._account(f"change {number} is gone", field="changes", data={"number": number})
+                self._gaps.append(previous[1])
+                continue
+            if change is None:
+                break
             try:
                 fact: Fact | None = change_fact(self.ledger, change)
             except EncodingError as exc:
                 self._account(str(exc), field="kind", data={"number": number})
                 fact = None
-            items.append(
-                ChainItem(
-                    fact, change.seal, change, (change.version, number), number != previous + 1
-                )
-            )
-            previous = number
+            place = (change.version, number)
+            items.append(ChainItem(fact, change.seal, change, place, number != previous[0] + 1))
+            previous = (number, place)
         return items
 
     def _entry_fact(self, entry: EntryRow, totals: tuple[int, int]) -> EntryFact | None:
@@ -161,8 +169,11 @@ class AccountCheck:
             for slipped in unsealed:  # unsealed facts before a sealed one
                 self._inserted(slipped, "unsealed, yet a later fact is sealed")
             unsealed = []
+            forgiven = self._after_deleted_change(item)
             if fact is not None and previous is not None and not item.after_gap:
-                item.matched = self._check(item, fact, seal, previous, items)
+                item.matched = link(previous, fact) == seal
+                if not item.matched and not forgiven:
+                    self._changed(item, fact, seal, previous, items)
             previous = seal
         self.unsealed = len(unsealed)
         for item in unsealed:
@@ -172,12 +183,16 @@ class AccountCheck:
                 item.matched = True  # newer than any checkpoint: nothing to hold it to yet
         self.facts = [i.fact for i in items if i.matched and isinstance(i.fact, EntryFact)]
 
-    def _check(
+    def _after_deleted_change(self, item: ChainItem) -> bool:
+        """Whether ``item`` is the first sealed fact after a deleted change's place."""
+        passed = [place for place in self._gaps if place < item.position]
+        self._gaps = [place for place in self._gaps if place >= item.position]
+        return bool(passed)
+
+    def _changed(
         self, item: ChainItem, fact: Fact, seal: bytes, previous: bytes, items: list[ChainItem]
-    ) -> bool:
-        """Whether the fact matches its seal; if not, the finding (with the field)."""
-        if link(previous, fact) == seal:
-            return True
+    ) -> None:
+        """The finding for a fact that no longer matches its seal, with the field."""
         changes: list[Change] = []
         if self._explained < EXPLAINED_PER_ACCOUNT:
             self._explained += 1
@@ -200,7 +215,6 @@ class AccountCheck:
             self._fact_changed(
                 item, change, f"{change.field} is {change.stored!r}; {change.sealed!r} was sealed"
             )
-        return False
 
     def _fact_changed(self, item: ChainItem, change: Change | None, detail: str) -> None:
         fact, name = item.fact, change.field if change else None

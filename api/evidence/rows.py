@@ -35,6 +35,7 @@ class AccountRow:
     credits_posted: int
     debits_pending: int
     credits_pending: int
+    changes: int | None = None  # how many changes it has had, when the engine counts them
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

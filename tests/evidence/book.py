@@ -64,6 +64,7 @@ class Book:
             credits_posted=0,
             debits_pending=0,
             credits_pending=0,
+            changes=1,
         )
         self.changes[account_id] = [
             AccountChangeRow(account_id=account_id, number=1, kind="opened", version=0, at_ns=at)
@@ -82,7 +83,9 @@ class Book:
                 at_ns=at,
             )
         )
-        self.accounts[account_id] = dataclasses.replace(account, closed=closed)
+        self.accounts[account_id] = dataclasses.replace(
+            account, closed=closed, changes=len(changes)
+        )
 
     def transfer(
         self, transfer_id: str, debit: str, credit: str, amount: int, *, reverses: str | None = None

@@ -204,6 +204,18 @@ def test_a_deleted_close_and_a_flipped_closed_flag_are_named(book):
     assert ("account_changed", "shop", None, "changes") in found
 
 
+def test_a_deleted_reopen_is_named_and_the_entry_after_it_is_not_blamed(book):
+    book.close("alice")
+    book.close("alice", closed=False)
+    book.transfer("t-5", "bank", "alice", 2)
+    book.checkpoint()
+    book.changes["alice"] = [c for c in book.changes["alice"] if c.kind != "reopened"]
+    book.forge_account("alice", closed=True)
+    report = book.verify()
+    assert ("account_changed", "alice", None, "changes") in named(report)
+    assert not named(report, "entry_changed")
+
+
 def test_a_chain_rewritten_with_its_seals_is_caught_by_the_checkpoint(book):
     """A forger who recomputes every seal (SHA-256 needs no key) leaves each fact
     matching its seal; the signed checkpoint still holds the old head."""
