@@ -47,8 +47,9 @@ class LedgerVerifier:
         public_keys: Mapping[str, str] | None = None,
         trusted: Sequence[bytes | Checkpoint] = (),
     ) -> None:
-        """``public_keys``: key name -> PEM (None: signatures are not checked);
-        ``trusted``: digests (or whole checkpoint documents) kept outside the database."""
+        """``transfers``: every transfer of the ledger; ``public_keys``: key name -> PEM
+        (None: signatures are not checked); ``trusted``: digests (or whole checkpoint
+        documents) kept outside the database."""
         self.ledger = ledger
         self._transfers = transfers
         self._findings: list[Finding] = []
@@ -255,18 +256,23 @@ class LedgerVerifier:
         )
 
     def _reversal_findings(self) -> list[Finding]:
+        """Each transfer's reversed amount against the reversals its sealed entries
+        name; unknown (not checked) where a reversal's own entries are untrustworthy."""
         reversed_by: dict[str, int] = defaultdict(int)
         for uses in self._uses.values():
             terms = uses[0].transfer
             if terms.reverses_transfer_id is not None:
                 reversed_by[terms.reverses_transfer_id] += terms.amount
+        unknown = {
+            transfer.reverses_transfer_id
+            for transfer in self._transfers.values()
+            if transfer.id in self._referenced and transfer.id not in self._uses
+        }
         findings = []
         for transfer in self._transfers.values():
-            sealed = reversed_by.get(transfer.id, 0)
-            if transfer.reversed_amount != sealed:
-                findings.append(
-                    _transfer(transfer, "reversed_amount", transfer.reversed_amount, sealed)
-                )
+            stored, sealed = transfer.reversed_amount, reversed_by.get(transfer.id, 0)
+            if stored != sealed and transfer.id not in unknown:
+                findings.append(_transfer(transfer, "reversed_amount", stored, sealed))
         return findings
 
 

@@ -347,3 +347,11 @@ def test_unused_types_stay_importable():
         "leaves",
     }
     assert CheckpointStatement and Leaf
+
+
+def test_a_changed_reversal_does_not_also_blame_what_it_reverses(book):
+    book.forge_entry("alice", 4, amount=999)  # both legs of refund-1
+    book.forge_entry("shop", 4, amount=-999)
+    found = named(book.verify())
+    assert ("entry_changed", "alice", 4, "amount") in found
+    assert not {f for f in found if f[0] == "transfer_changed" and f[1] == "auth-1"}
