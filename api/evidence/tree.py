@@ -208,8 +208,8 @@ def update_tree(
         inserted += _place(new, get, work, dirty)
     for path in sorted(dirty, key=lambda p: -p.depth):
         old = get(path)
-        left = _hash_of(work.get(NodePath.of(new_key(path, 0), path.depth + 1)))
-        right = _hash_of(work.get(NodePath.of(new_key(path, 1), path.depth + 1)))
+        left = _hash_of(work.get(NodePath.of(_key_on(path, 0), path.depth + 1)))
+        right = _hash_of(work.get(NodePath.of(_key_on(path, 1), path.depth + 1)))
         if isinstance(old, Interior):
             left, right = left or old.left, right or old.right
         work[path] = Interior.of(left or EMPTY, right or EMPTY)
@@ -218,7 +218,7 @@ def update_tree(
     return TreeUpdate(root.hash if root else EMPTY, inserted, reads, len(work))
 
 
-def new_key(path: NodePath, side: int) -> bytes:
+def _key_on(path: NodePath, side: int) -> bytes:
     """A 32-byte key on ``path`` whose next bit is ``side``: names the child's path."""
     key = bytearray(path.prefix.ljust(32, b"\0"))
     if side:
