@@ -1,5 +1,5 @@
-"""Hypothesis strategies for facts, and a decoder of the encoding written from the spec
-(so the tests can show the bytes hold every field, unambiguously)."""
+"""Hypothesis strategies for facts and for whole ledgers, and a decoder of the encoding
+written from the spec (so the tests can show the bytes hold every field, unambiguously)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from api.evidence.encoding import (
     Fact,
     TransferTerms,
 )
+from tests.evidence.book import Book
 
 int64 = st.integers(INT64_MIN, INT64_MAX)
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -197,3 +198,44 @@ def decode_fact(data: bytes) -> Fact:
         )  # fmt: skip
     assert read.at == len(data), "bytes left over"
     return fact
+
+
+# --- whole ledgers ---------------------------------------------------------------------
+
+ACCOUNTS = ["a", "b", "c", "d"]
+
+
+@st.composite
+def books(draw: st.DrawFn) -> Book:
+    book = Book()
+    for account in ACCOUNTS:
+        book.open(account)
+    book.transfer("t-first", "a", "b", 100)
+    holds: list[str] = []
+    for n in range(draw(st.integers(1, 25))):
+        debit, credit = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2,
+                                      unique=True))  # fmt: skip
+        amount = draw(st.integers(1, 10_000))
+        action = draw(st.sampled_from(["transfer", "hold", "resolve", "reverse", "close", "cut"]))
+        if action == "hold":
+            book.hold(f"h{n}", debit, credit, amount)
+            holds.append(f"h{n}")
+        elif action == "resolve" and holds:
+            hold = holds.pop(draw(st.integers(0, len(holds) - 1)))
+            status = draw(st.sampled_from(["posted", "voided", "expired"]))
+            posted = draw(st.integers(0, book.transfers[hold].amount)) if status == "posted" else 0
+            book.resolve(hold, status, posted)
+        elif action == "reverse" and any(t.status == "posted" for t in book.transfers.values()):
+            original = draw(st.sampled_from(
+                sorted(t.id for t in book.transfers.values() if t.status == "posted")))  # fmt: skip
+            moved = book.transfers[original]
+            book.transfer(f"r{n}", moved.credit_account_id, moved.debit_account_id, 1,
+                          reverses=original)  # fmt: skip
+        elif action == "close":
+            book.close(debit, closed=not book.accounts[debit].closed)
+        elif action == "cut":
+            book.checkpoint()
+        else:
+            book.transfer(f"t{n}", debit, credit, amount)
+    book.checkpoint()
+    return book

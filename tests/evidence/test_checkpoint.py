@@ -86,3 +86,16 @@ def test_a_chain_of_another_ledger_is_refused():
     stranger = dataclasses.replace(heads("a")[0], ledger="other")
     with pytest.raises(ValueError, match="other"):
         checkpoints([stranger])
+
+
+def test_checkpoints_made_round_by_round_have_the_root_of_all_heads_at_once():
+    from api.evidence.tree import Leaf, root_of  # noqa: PLC0415
+
+    rounds = [heads("a", "b", "c"), heads("b", length=2), heads("d", "a", length=3), []]
+    latest: dict[str, ChainHead] = {}
+    for made, changed in zip(checkpoints(*rounds), rounds, strict=True):
+        latest |= {head.account_id: head for head in changed}
+        leaves = [
+            Leaf(account_id=h.account_id, length=h.length, head=h.head) for h in latest.values()
+        ]
+        assert made.statement.root == root_of(LEDGER, leaves)

@@ -7,6 +7,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from api.evidence.proof import (
     HistoryMismatch,
@@ -17,6 +19,7 @@ from api.evidence.proof import (
 )
 from api.evidence.signing import LocalSigner
 from tests.evidence.book import Book
+from tests.evidence.strategies import books, fields_of, other_value, replace, value_of
 
 
 @pytest.fixture
@@ -98,3 +101,23 @@ def test_a_malformed_document_is_a_format_error(book):
     with pytest.raises(ProofError) as refused:
         InclusionProof.from_document(proof)
     assert refused.value.step == "format"
+
+
+@settings(max_examples=40, deadline=None)
+@given(books(), st.data())
+def test_any_account_proves_against_any_checkpoint_and_no_forged_fact_does(book, data):
+    checkpoint = data.draw(st.sampled_from(book.checkpoints))
+    account = data.draw(st.sampled_from(sorted(book.accounts)))
+    proof = build_proof(book.store, checkpoint, book.facts(account))
+    assert verify_proof(proof, checkpoint.digest).account_id == account
+    index = data.draw(st.integers(0, len(proof.facts) - 1))
+    fact = proof.facts[index]
+    name = data.draw(
+        st.sampled_from([n for n in fields_of(fact) if n not in ("ledger", "account_id")])
+    )
+    value = other_value(data.draw, fact, name)
+    assume(value != value_of(fact, name))
+    forged = list(proof.facts)
+    forged[index] = replace(fact, name, value)
+    with pytest.raises(ProofError):
+        verify_proof(dataclasses.replace(proof, facts=tuple(forged)), checkpoint.digest)

@@ -10,44 +10,7 @@ from hypothesis import strategies as st
 
 from api.evidence.encoding import ENTRY_KINDS
 from tests.evidence.book import Book
-
-ACCOUNTS = ["a", "b", "c", "d"]
-
-
-@st.composite
-def books(draw: st.DrawFn) -> Book:
-    book = Book()
-    for account in ACCOUNTS:
-        book.open(account)
-    book.transfer("t-first", "a", "b", 100)
-    holds: list[str] = []
-    for n in range(draw(st.integers(1, 25))):
-        debit, credit = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2,
-                                      unique=True))  # fmt: skip
-        amount = draw(st.integers(1, 10_000))
-        action = draw(st.sampled_from(["transfer", "hold", "resolve", "reverse", "close", "cut"]))
-        if action == "hold":
-            book.hold(f"h{n}", debit, credit, amount)
-            holds.append(f"h{n}")
-        elif action == "resolve" and holds:
-            hold = holds.pop(draw(st.integers(0, len(holds) - 1)))
-            status = draw(st.sampled_from(["posted", "voided", "expired"]))
-            posted = draw(st.integers(0, book.transfers[hold].amount)) if status == "posted" else 0
-            book.resolve(hold, status, posted)
-        elif action == "reverse" and any(t.status == "posted" for t in book.transfers.values()):
-            original = draw(st.sampled_from(
-                sorted(t.id for t in book.transfers.values() if t.status == "posted")))  # fmt: skip
-            moved = book.transfers[original]
-            book.transfer(f"r{n}", moved.credit_account_id, moved.debit_account_id, 1,
-                          reverses=original)  # fmt: skip
-        elif action == "close":
-            book.close(debit, closed=not book.accounts[debit].closed)
-        elif action == "cut":
-            book.checkpoint()
-        else:
-            book.transfer(f"t{n}", debit, credit, amount)
-    book.checkpoint()
-    return book
+from tests.evidence.strategies import ACCOUNTS, books
 
 
 @settings(max_examples=60, deadline=None)
