@@ -158,6 +158,8 @@ def make_checkpoint(
             raise ValueError(f"a chain of {head.ledger} in a checkpoint of {ledger}")
         leaves.append(Leaf(account_id=head.account_id, length=head.length, head=head.head))
     if previous is None:  # every account is new: built at once, O(N log N) hashes
+        if store.read_nodes(ledger, [ROOT]):
+            raise ValueError(f"the store holds a tree of {ledger} already: pass its checkpoint")
         nodes = build_tree(ledger, leaves)
         store.write_nodes(ledger, number, nodes)
         root = nodes.get(ROOT)

@@ -99,3 +99,12 @@ def test_checkpoints_made_round_by_round_have_the_root_of_all_heads_at_once():
             Leaf(account_id=h.account_id, length=h.length, head=h.head) for h in latest.values()
         ]
         assert made.statement.root == root_of(LEDGER, leaves)
+
+
+def test_a_first_checkpoint_over_a_tree_already_stored_is_refused():
+    store = MemoryNodeStore()
+    make_checkpoint(store, SIGNER, ledger=LEDGER, previous=None, snapshot_at_ns=1, heads=heads("a"))
+    with pytest.raises(ValueError, match="already"):
+        make_checkpoint(
+            store, SIGNER, ledger=LEDGER, previous=None, snapshot_at_ns=2, heads=heads("b")
+        )
