@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from api.evidence.encoding import FORMAT_VERSION, Domain, Encoder, Fact, encode_fact
 
-HASH_SIZE = 32
-
 
 def genesis(ledger: str, account_id: str) -> bytes:
     return hashlib.sha256(
